@@ -1,0 +1,59 @@
+# Undersigned: `make run` to try it, `make test` to test it. See README.md.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+HOST ?= 127.0.0.1
+export PORT
+
+.PHONY: run test install migrate demo serve worker beat lint check clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: $(STAMP)
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py import_letter demo/fair-terms.md
+
+# The embedded default: SQLite, tasks inline, emails printed here with their links.
+run: export DJANGO_DEBUG ?= 1
+run: demo
+	@echo "Undersigned is at http://$(HOST):$(PORT)/ (emails appear in this terminal)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Production web process: gunicorn serving the app and its static files.
+serve: $(STAMP)
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py migrate --noinput
+	$(BIN)/gunicorn config.wsgi --bind 0.0.0.0:$(PORT) --workers $${WEB_CONCURRENCY:-3} --access-logfile -
+
+worker: $(STAMP)
+	$(BIN)/celery -A config worker --loglevel INFO --concurrency $${WORKER_CONCURRENCY:-4}
+
+beat: $(STAMP)
+	$(BIN)/celery -A config beat --loglevel INFO --schedule $${CELERY_BEAT_SCHEDULE_FILE:-/tmp/celerybeat-schedule}
+
+test: $(STAMP)
+	@PY=$(PY) ./scripts/test-suites
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check: $(STAMP)
+	$(PY) manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	  DJANGO_ALLOWED_HOSTS=letters.example.org SITE_URL=https://letters.example.org \
+	  $(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm .pytest_cache

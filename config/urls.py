@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import TemplateView
+
+from letters import views as letter_views
+from petition import views as petition_views
+from petition.api import api
+
+urlpatterns = [
+    path("", letter_views.home, name="home"),
+    path("letters/<slug:slug>/", letter_views.letter_detail, name="letter_detail"),
+    path("letters/<slug:slug>/sign/", petition_views.signature_submit, name="signature_submit"),
+    path("letters/<slug:slug>/signed/", petition_views.signature_submitted, name="signature_submitted"),
+    path(
+        "letters/<slug:slug>/confirm/<str:token>/",
+        petition_views.signature_confirm,
+        name="signature_confirm",
+    ),
+    path("privacy/", TemplateView.as_view(template_name="privacy.html"), name="privacy"),
+    path("health/", petition_views.health, name="health"),
+    path("api/v1/", api.urls),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]

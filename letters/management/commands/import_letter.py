@@ -1,0 +1,34 @@
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from letters.importing import LetterFileError, parse_letter_file
+from letters.services import letter_upsert
+
+
+class Command(BaseCommand):
+    help = "Create or update a letter from a Markdown file with a YAML front-matter header."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path, help="Path to the letter's .md file")
+
+    def handle(self, *args: Any, file: Path, **options: Any) -> None:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise CommandError(f"{file}: no such file.") from None
+        except UnicodeDecodeError:
+            raise CommandError(f"{file}: not UTF-8 text.") from None
+        except OSError as exc:
+            raise CommandError(f"{file}: cannot be read ({exc.strerror}).") from None
+        try:
+            letter, created = letter_upsert(data=parse_letter_file(text))
+        except LetterFileError as exc:
+            raise CommandError(f"{file}: {exc} Nothing was changed.") from None
+        except ValidationError as exc:
+            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            raise CommandError(f"{file}: {problems}. Nothing was changed.") from None
+        verb = "Created" if created else "Updated"
+        self.stdout.write(self.style.SUCCESS(f"{verb} letter '{letter.slug}' ({letter.status})."))

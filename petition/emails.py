@@ -1,0 +1,57 @@
+"""The emails sent to signers, rendered from templates with absolute links."""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from .models import OutboundEmail
+from .tokens import make_verification_token
+
+
+def absolute_url(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def _subject(outbound: OutboundEmail) -> str:
+    title = outbound.signature.letter.title
+    if outbound.kind == OutboundEmail.Kind.VERIFY:
+        subject = _("Confirm your signature: %(title)s") % {"title": title}
+    else:
+        subject = _("You have already signed: %(title)s") % {"title": title}
+    # A header never carries a line break, whatever the title holds.
+    return " ".join(subject.split())
+
+
+def build_signature_email(outbound: OutboundEmail) -> EmailMultiAlternatives:
+    signature = outbound.signature
+    letter = signature.letter
+    with translation.override(letter.language):
+        context = {
+            "signature": signature,
+            "letter": letter,
+            "letter_url": absolute_url(letter.get_absolute_url()),
+            "site_name": settings.SITE_NAME,
+            "site_url": settings.SITE_URL,
+            "privacy_url": absolute_url(reverse("privacy")),
+        }
+        if outbound.kind == OutboundEmail.Kind.VERIFY:
+            token = make_verification_token(signature_id=signature.pk, letter_id=letter.pk)
+            context["confirm_url"] = absolute_url(
+                reverse("signature_confirm", kwargs={"slug": letter.slug, "token": token})
+            )
+            context["valid_days"] = max(1, settings.PETITION_VERIFY_LINK_MAX_AGE // 86400)
+        template = f"petition/email/{outbound.kind}"
+        message = EmailMultiAlternatives(
+            subject=_subject(outbound),
+            body=render_to_string(f"{template}.txt", context),
+            to=[signature.email],
+            headers={
+                "Auto-Submitted": "auto-generated",
+                "X-Undersigned-Email": f"{outbound.kind}-{outbound.pk}",
+            },
+        )
+        message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    return message

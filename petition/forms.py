@@ -1,0 +1,103 @@
+import re
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+from django_countries.fields import LazyTypedChoiceField
+
+from letters.models import Letter
+
+from .normalize import normalize_email
+from .services import SignatureData
+
+# Line breaks and other control characters have no place in a one-line field; in a name
+# they could also smuggle headers into an email.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def no_control_characters(value: str) -> None:
+    if CONTROL_CHARACTERS.search(value):
+        raise ValidationError(_("Use a single line of plain text."), code="control_characters")
+
+
+class SignatureForm(forms.Form):
+    name = forms.CharField(
+        label=_("Full name"), max_length=120, validators=[no_control_characters],
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )  # fmt: skip
+    email = forms.EmailField(
+        label=_("Email"), max_length=254,
+        help_text=_("We send you a link to confirm. Never shown publicly."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )  # fmt: skip
+    title = forms.CharField(
+        label=_("Title or occupation"), max_length=120, required=False,
+        validators=[no_control_characters],
+        widget=forms.TextInput(attrs={"autocomplete": "organization-title"}),
+    )  # fmt: skip
+    organization = forms.CharField(
+        label=_("Organization"), max_length=160, required=False,
+        validators=[no_control_characters],
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )  # fmt: skip
+    city = forms.CharField(
+        label=_("City"), max_length=120, required=False, validators=[no_control_characters],
+        widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
+    )  # fmt: skip
+    country = LazyTypedChoiceField(
+        label=_("Country"), required=False, choices=[("", "—"), *countries],
+        widget=forms.Select(attrs={"autocomplete": "country"}),
+    )  # fmt: skip
+    comment = forms.CharField(
+        label=_("Comment"), max_length=1000, required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )  # fmt: skip
+    show_name = forms.BooleanField(
+        label=_("Show my name publicly on the list of signatories"), required=False, initial=True
+    )
+    consent = forms.BooleanField(
+        label=_("I agree that my signature is stored and used as the privacy notice says"),
+        error_messages={"required": _("Please agree to the privacy notice to sign.")},
+    )
+
+    def __init__(self, *args: Any, letter: Letter, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.letter = letter
+        for field in Letter.SignerField.values:
+            if not letter.collects(field):
+                del self.fields[field]
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise ValidationError(_("Please enter your name."))
+        return name
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        try:
+            normalize_email(email)
+        except ValueError:
+            raise ValidationError(_("Enter a valid email address.")) from None
+        return email
+
+    def clean_comment(self) -> str:
+        comment = self.cleaned_data.get("comment", "")
+        if "\x00" in comment:
+            raise ValidationError(_("Null characters are not allowed."))
+        return comment.strip()
+
+    def to_data(self) -> SignatureData:
+        data = self.cleaned_data
+        return SignatureData(
+            name=data["name"],
+            email=data["email"],
+            title=data.get("title", ""),
+            organization=data.get("organization", ""),
+            city=data.get("city", ""),
+            country=data.get("country", "") or "",
+            comment=data.get("comment", ""),
+            show_name=data["show_name"],
+        )

@@ -1,0 +1,37 @@
+"""Signed, expiring links for signers."""
+
+from django.conf import settings
+from django.core import signing
+
+VERIFY_SALT = "petition.signature.verify"
+
+
+class LinkInvalid(Exception):
+    """The link was altered or belongs to nothing here."""
+
+
+class LinkExpired(Exception):
+    """The link was genuine but is too old."""
+
+
+def make_verification_token(*, signature_id: int, letter_id: int) -> str:
+    return signing.dumps([signature_id, letter_id], salt=VERIFY_SALT, compress=False)
+
+
+def read_verification_token(token: str) -> tuple[int, int]:
+    """Return (signature_id, letter_id) from a token, or raise LinkInvalid / LinkExpired."""
+    try:
+        value = signing.loads(
+            token, salt=VERIFY_SALT, max_age=settings.PETITION_VERIFY_LINK_MAX_AGE
+        )
+    except signing.SignatureExpired:
+        raise LinkExpired from None
+    except (signing.BadSignature, ValueError, UnicodeError):
+        raise LinkInvalid from None
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        raise LinkInvalid
+    return value[0], value[1]
