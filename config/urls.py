@@ -10,7 +10,11 @@ urlpatterns = [
     path("", letter_views.home, name="home"),
     path("letters/<slug:slug>/", letter_views.letter_detail, name="letter_detail"),
     path("letters/<slug:slug>/sign/", petition_views.signature_submit, name="signature_submit"),
-    path("letters/<slug:slug>/signed/", petition_views.signature_submitted, name="signature_submitted"),
+    path(
+        "letters/<slug:slug>/signed/",
+        petition_views.signature_submitted,
+        name="signature_submitted",
+    ),
     path(
         "letters/<slug:slug>/confirm/<str:token>/",
         petition_views.signature_confirm,

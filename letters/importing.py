@@ -40,7 +40,7 @@ def _closes_at(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
-        moment = datetime(value.year, value.month, value.day)
+        moment = datetime(value.year, value.month, value.day, tzinfo=UTC)
     elif isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
@@ -59,11 +59,15 @@ def _signatories(value: Any) -> list[NamedSignatoryData] | None:
     if value is None:
         return None
     if not isinstance(value, list):
-        raise LetterFileError("`signatories` must be a list of entries with `name` and `affiliation`.")
+        raise LetterFileError(
+            "`signatories` must be a list of entries with `name` and `affiliation`."
+        )
     result = []
     for number, entry in enumerate(value, start=1):
         if not isinstance(entry, dict):
-            raise LetterFileError(f"Signatory {number} must have `name` (and optionally `affiliation`).")
+            raise LetterFileError(
+                f"Signatory {number} must have `name` (and optionally `affiliation`)."
+            )
         unknown = set(entry) - SIGNATORY_KEYS
         if unknown:
             raise LetterFileError(

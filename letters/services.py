@@ -34,7 +34,9 @@ def letter_save(*, letter: Letter) -> Letter:
     """Validate and save a letter, stamping its first publication time."""
     unknown = set(letter.signer_fields) - set(Letter.SignerField.values)
     if unknown:
-        raise ValidationError({"signer_fields": f"Unknown signer fields: {', '.join(sorted(unknown))}."})
+        raise ValidationError(
+            {"signer_fields": f"Unknown signer fields: {', '.join(sorted(unknown))}."}
+        )
     if letter.status != Letter.Status.DRAFT and letter.published_at is None:
         letter.published_at = timezone.now()
     letter.full_clean(exclude=["owner"])

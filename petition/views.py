@@ -32,7 +32,9 @@ def signature_submit(request: HttpRequest, slug: str) -> HttpResponse:
             request, "letters/letter_detail.html", letter_context(letter, form), status=400
         )
     try:
-        signature_create(letter=letter, data=form.to_data(), ip_address=request.META.get("REMOTE_ADDR"))
+        signature_create(
+            letter=letter, data=form.to_data(), ip_address=request.META.get("REMOTE_ADDR")
+        )
     except LetterNotAcceptingSignatures:
         return _closed_response(request, letter)
     # The same answer whether the address is new, pending or already verified.

@@ -1,0 +1,86 @@
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.core.cache import cache
+
+from config.celery import app as celery_app
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings: pytest.FixtureRequest) -> None:
+    # Production serves hashed static names from a collected manifest; unit tests render
+    # templates without running collectstatic first.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _inline_tasks(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Unit tests run Celery tasks inline; the stack tests use a real worker instead."""
+    if request.node.get_closest_marker("services"):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server on loopback that keeps every message it receives."""
+
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    received: threading.Condition = field(default_factory=threading.Condition)
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)  # type: ignore[attr-defined]
+        with self.received:
+            self.messages.append(message)  # type: ignore[arg-type]
+            self.received.notify_all()
+        return "250 OK"
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[EmailMessage]:
+        with self.received:
+            self.received.wait_for(lambda: len(self.messages) >= count, timeout=timeout)
+            return list(self.messages)
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+def eventually(check: Callable[[], bool], timeout: float = 30, interval: float = 0.1) -> bool:
+    """Poll until check() is true or the timeout passes; returns the last result."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()) and time.monotonic() < deadline:
+        time.sleep(interval)
+    return result

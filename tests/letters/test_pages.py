@@ -1,0 +1,124 @@
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from letters.models import Letter
+from tests.factories import LetterFactory, NamedSignatoryFactory, SignatureFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_lists_open_letters_with_their_counts(client: Client) -> None:
+    letter = LetterFactory(title="Fair terms for artists")
+    SignatureFactory.create_batch(3, letter=letter, verified=True)
+    SignatureFactory(letter=letter)  # pending: not counted
+    LetterFactory(title="A draft nobody may see", status=Letter.Status.DRAFT)
+    LetterFactory(title="A closed letter", status=Letter.Status.CLOSED)
+    page = client.get("/").content.decode()
+    assert "Fair terms for artists" in page
+    assert "<strong>3</strong>" in page
+    assert "A draft nobody may see" not in page
+    assert "A closed letter" not in page
+
+
+def test_letter_page_shows_text_recipient_and_named_signatories_apart(client: Client) -> None:
+    letter = LetterFactory(recipient="The board of Example AI", goal=100)
+    NamedSignatoryFactory(letter=letter, name="Ada Named", affiliation="Union of illustrators")
+    SignatureFactory(letter=letter, name="Public Person", verified=True)
+    page = client.get(letter.get_absolute_url()).content.decode()
+    assert "To: The board of Example AI" in page
+    assert "<strong>pay</strong>" in page
+    named = page.index('class="named-signatories"')
+    public = page.index('class="public-signatures"')
+    assert named < page.index("Ada Named") < public
+    assert page.index("Public Person") > public
+    assert 'max="100" value="1"' in page
+
+
+def test_letter_page_has_open_graph_and_twitter_tags(client: Client, settings) -> None:
+    settings.SITE_URL = "https://letters.example.org"
+    letter = LetterFactory(slug="fair", title="Fair & square")
+    page = client.get(letter.get_absolute_url()).content.decode()
+    assert '<meta property="og:title" content="Fair &amp; square">' in page
+    assert '<meta property="og:url" content="https://letters.example.org/letters/fair/">' in page
+    assert '<meta name="twitter:card" content="summary">' in page
+    assert 'property="og:description" content="We ask you to pay the artists.' in page
+
+
+def test_only_verified_signers_who_chose_to_be_shown_are_listed(client: Client) -> None:
+    letter = LetterFactory()
+    SignatureFactory(letter=letter, name="Shown Signer", verified=True)
+    SignatureFactory(letter=letter, name="Hidden Signer", verified=True, show_name=False)
+    SignatureFactory(letter=letter, name="Pending Signer")
+    page = client.get(letter.get_absolute_url()).content.decode()
+    assert "Shown Signer" in page
+    assert "Hidden Signer" not in page
+    assert "Pending Signer" not in page
+    assert '<strong id="signature-count">2</strong>' in page
+
+
+def test_email_addresses_never_appear_on_the_letter_page(client: Client) -> None:
+    letter = LetterFactory()
+    SignatureFactory(letter=letter, email="secret.person@example.net", verified=True)
+    assert b"secret.person" not in client.get(letter.get_absolute_url()).content
+
+
+def test_draft_letter_is_not_found(client: Client) -> None:
+    letter = LetterFactory(status=Letter.Status.DRAFT)
+    assert client.get(letter.get_absolute_url()).status_code == 404
+
+
+def test_closed_letter_is_readable_without_a_form(client: Client) -> None:
+    letter = LetterFactory(status=Letter.Status.CLOSED)
+    response = client.get(letter.get_absolute_url())
+    assert response.status_code == 200
+    assert b"Signing is closed" in response.content
+    assert b'name="email"' not in response.content
+
+
+def test_letter_past_closing_time_shows_as_closed(client: Client) -> None:
+    letter = LetterFactory(closes_at=timezone.now() - timedelta(seconds=1))
+    response = client.get(letter.get_absolute_url())
+    assert b"Signing is closed" in response.content
+    assert letter.public_status == Letter.Status.CLOSED
+
+
+def test_signing_form_asks_only_for_the_fields_the_letter_collects(client: Client) -> None:
+    letter = LetterFactory(signer_fields=["city"])
+    page = client.get(letter.get_absolute_url()).content
+    assert b'name="city"' in page
+    assert b'name="organization"' not in page
+    assert b'name="consent"' in page
+    assert b'name="show_name"' in page
+
+
+def test_letter_page_count_is_served_from_cache(client: Client, django_assert_num_queries) -> None:
+    letter = LetterFactory()
+    SignatureFactory(letter=letter, verified=True)
+    client.get(letter.get_absolute_url())  # warms the count
+    # letter, named signatories, latest public signatures; no COUNT(*).
+    with django_assert_num_queries(3) as captured:
+        client.get(letter.get_absolute_url())
+    assert not any("COUNT(" in q["sql"].upper() for q in captured.captured_queries)
+
+
+def test_privacy_and_health_pages_answer(client: Client) -> None:
+    assert client.get("/privacy/").status_code == 200
+    health = client.get("/health/")
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok", "database": "up"}
+
+
+def test_unknown_page_is_a_friendly_404(client: Client) -> None:
+    response = client.get("/letters/no-such-letter/")
+    assert response.status_code == 404
+    assert b"See the open letters" in response.content
+
+
+def test_account_pages_render_inside_the_site_layout(client: Client) -> None:
+    for url in ("/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert b'class="site-header"' in response.content, url

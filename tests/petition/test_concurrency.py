@@ -1,0 +1,54 @@
+"""Races that only a real PostgreSQL shows: row locks and the unique constraint."""
+
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
+
+import pytest
+from django.db import connection, connections
+
+from petition.models import OutboundEmail, Signature
+from petition.services import SignatureData, signature_create, signature_verify
+from tests.factories import LetterFactory
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def run_together(count: int, action) -> list[object]:
+    if connection.vendor != "postgresql":
+        pytest.fail("this test needs PostgreSQL (DATABASE_URL)")
+    barrier = Barrier(count)
+
+    def worker(n: int) -> object:
+        try:
+            barrier.wait()
+            return action(n)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(worker, range(count)))
+
+
+def test_simultaneous_signatures_with_one_address_store_one_signature() -> None:
+    letter = LetterFactory()
+    spellings = ["ada@example.org", "ADA@example.org", " Ada@Example.org", "ada@EXAMPLE.ORG"] * 2
+    results = run_together(
+        len(spellings),
+        lambda n: signature_create(
+            letter=letter, data=SignatureData(name="Ada", email=spellings[n])
+        ),
+    )
+    assert len({s.pk for s in results}) == 1
+    assert Signature.objects.count() == 1
+    assert OutboundEmail.objects.count() == Signature.objects.get().emails_sent
+
+
+def test_simultaneous_confirmations_verify_once() -> None:
+    letter = LetterFactory()
+    signature = signature_create(
+        letter=letter, data=SignatureData(name="Ada", email="ada@example.org")
+    )
+    results = run_together(
+        6, lambda n: signature_verify(signature_id=signature.pk, letter_id=letter.pk)[1]
+    )
+    assert results.count(True) == 1

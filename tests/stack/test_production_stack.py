@@ -1,0 +1,106 @@
+"""Sign a letter over HTTP against gunicorn, receive the email over SMTP from a real Celery
+worker, follow the link, and see the count change."""
+
+import re
+from email.message import EmailMessage
+
+import requests
+
+from letters.models import Letter
+from petition.models import OutboundEmail, Signature
+from tests.conftest import SmtpSink, eventually
+from tests.factories import LetterFactory
+
+from .conftest import Stack
+
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+LINK = re.compile(r"https?://\S+/confirm/\S+/")
+
+
+def text_part(message: EmailMessage) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def sign_over_http(stack: Stack, letter: Letter, email: str) -> requests.Response:
+    browser = requests.Session()
+    page = browser.get(f"{stack.base_url}/letters/{letter.slug}/", timeout=10)
+    assert page.status_code == 200
+    token = CSRF.search(page.text).group(1)
+    return browser.post(
+        f"{stack.base_url}/letters/{letter.slug}/sign/",
+        data={
+            "csrfmiddlewaretoken": token,
+            "name": "Ada Example",
+            "email": email,
+            "country": "FR",
+            "show_name": "on",
+            "consent": "on",
+        },
+        timeout=10,
+    )
+
+
+def public_count(stack: Stack, letter: Letter) -> int:
+    return requests.get(f"{stack.base_url}/api/v1/letters/{letter.slug}", timeout=10).json()[
+        "signature_count"
+    ]
+
+
+def test_sign_receive_email_confirm_and_count_on_the_production_stack(
+    stack: Stack, smtp_sink: SmtpSink
+) -> None:
+    letter = LetterFactory(slug="fair-terms", signer_fields=["country"])
+    assert public_count(stack, letter) == 0
+
+    signed = sign_over_http(stack, letter, "ada@example.org")
+    assert signed.status_code == 200, stack.log_tail()
+    assert signed.url.endswith("/letters/fair-terms/signed/")
+    assert "Check your inbox" in signed.text
+
+    messages = smtp_sink.wait_for(1)
+    assert len(messages) == 1, stack.log_tail()
+    message = messages[0]
+    assert message["To"] == "ada@example.org"
+    assert message.get_body(preferencelist=("html",)) is not None
+    links = set(LINK.findall(text_part(message)))
+    assert len(links) == 1
+    link = links.pop()
+    assert link.startswith(f"{stack.base_url}/letters/fair-terms/confirm/")
+
+    browser = requests.Session()
+    confirm_page = browser.get(link, timeout=10)
+    assert confirm_page.status_code == 200
+    assert public_count(stack, letter) == 0
+    confirmed = browser.post(
+        link, data={"csrfmiddlewaretoken": CSRF.search(confirm_page.text).group(1)}, timeout=10
+    )
+    assert confirmed.status_code == 200
+    assert "your signature counts" in confirmed.text
+    assert public_count(stack, letter) == 1
+
+    # The same person in capitals: one signature, an "already signed" email, same count.
+    again = sign_over_http(stack, letter, "  ADA@Example.ORG")
+    assert again.url.endswith("/letters/fair-terms/signed/")
+    messages = smtp_sink.wait_for(2)
+    assert len(messages) == 2, stack.log_tail()
+    assert "already signed" in messages[1]["Subject"]
+    assert public_count(stack, letter) == 1
+    assert Signature.objects.get().status == Signature.Status.VERIFIED
+    assert eventually(
+        lambda: set(OutboundEmail.objects.values_list("state", flat=True)) == {"sent"}
+    )
+
+
+def test_emails_queued_while_the_worker_is_down_are_sent_when_it_returns(
+    stack: Stack, smtp_sink: SmtpSink
+) -> None:
+    letter = LetterFactory(slug="outbox", signer_fields=[])
+    stack.stop("worker")
+    for n in range(3):
+        assert sign_over_http(stack, letter, f"person{n}@example.org").status_code == 200
+    assert OutboundEmail.objects.filter(state="queued").count() == 3
+    assert smtp_sink.messages == []
+    stack.start_worker()
+    messages = smtp_sink.wait_for(3)
+    assert sorted(m["To"] for m in messages) == [f"person{n}@example.org" for n in range(3)]
+    assert eventually(lambda: not OutboundEmail.objects.exclude(state="sent").exists())
