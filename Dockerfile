@@ -1,0 +1,13 @@
+# One image for the web, worker and beat processes of docker-compose.yml.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+COPY pyproject.toml ./
+RUN pip install --no-cache-dir . && rm -rf build
+COPY . .
+RUN pip install --no-cache-dir --no-deps . \
+ && DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput --verbosity 0 \
+ && useradd --system --uid 1000 undersigned
+USER undersigned
+EXPOSE 8000
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
