@@ -124,7 +124,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 # Without a broker the embedded default runs every task inline, after the commit that
 # queued it, so a laptop needs no Redis and no worker.
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
