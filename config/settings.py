@@ -5,6 +5,7 @@ emails printed to the console. Setting DATABASE_URL, REDIS_URL and EMAIL_URL mov
 onto PostgreSQL, Redis + Celery and real SMTP without touching code.
 """
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -147,10 +148,20 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_TIMEZONE = "UTC"
+# How often the tally job folds newly verified signatures into the counts, and how often
+# the reconcile task checks the counts against the signatures (seconds).
+TALLY_INTERVAL_SECONDS = env.float("TALLY_INTERVAL_SECONDS", default=2.0)
+TALLY_RECONCILE_SECONDS = env.float("TALLY_RECONCILE_SECONDS", default=600.0)
 CELERY_BEAT_SCHEDULE = {
-    "outbox-requeue-stale": {
-        "task": "petition.tasks.outbox_requeue_stale",
-        "schedule": 30.0,
+    "outbox-requeue-stale": {"task": "petition.tasks.outbox_requeue_stale", "schedule": 30.0},
+    "tally-counts": {
+        "task": "petition.tasks.tally_counts",
+        "schedule": TALLY_INTERVAL_SECONDS,
+        "options": {"expires": 10},
+    },
+    "tally-reconcile": {
+        "task": "petition.tasks.tally_reconcile",
+        "schedule": TALLY_RECONCILE_SECONDS,
     },
 }
 
@@ -229,8 +240,22 @@ PETITION_VERIFY_LINK_MAX_AGE = env.int("PETITION_VERIFY_LINK_MAX_AGE", default=7
 # Emails of any kind one signature may trigger (first link, re-sends, "already signed"),
 # so a form cannot be used to bomb someone's inbox.
 PETITION_MAX_EMAILS_PER_SIGNATURE = env.int("PETITION_MAX_EMAILS_PER_SIGNATURE", default=4)
-# How long the public count may be served from cache before it is read again (seconds).
-PETITION_COUNT_CACHE_SECONDS = env.int("PETITION_COUNT_CACHE_SECONDS", default=300)
+# Quiet limits on signing, as "count/seconds" ("off" disables one). Over a limit, a
+# signature is stored but never counts and no email goes out; the signer is not told.
+PETITION_RATE_LIMITS = {
+    "ip_letter_burst": env.str("RATE_LIMIT_IP_LETTER_BURST", default="10/60"),
+    "ip_letter_sustained": env.str("RATE_LIMIT_IP_LETTER_SUSTAINED", default="60/3600"),
+    "ip_site": env.str("RATE_LIMIT_IP_SITE", default="200/3600"),
+    "email": env.str("RATE_LIMIT_EMAIL", default="20/3600"),
+}
+# Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed. Empty: the client
+# address is REMOTE_ADDR, whatever headers say.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _name, _rate in PETITION_RATE_LIMITS.items():
+    if not re.fullmatch(r"\s*(off|none|0|\d+/\d+)\s*", _rate, re.IGNORECASE):
+        raise ImproperlyConfigured(
+            f"Rate limit {_name}={_rate!r} is not 'count/seconds' (e.g. 10/60) or 'off'."
+        )
 # An email not sent this long after it was queued is queued again by the sweeper.
 OUTBOX_REQUEUE_AFTER_SECONDS = env.int("OUTBOX_REQUEUE_AFTER_SECONDS", default=60)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)

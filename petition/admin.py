@@ -1,6 +1,9 @@
+from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
-from .models import OutboundEmail, Signature
+from .models import Block, LetterCount, OutboundEmail, Signature
+from .services import block_create, block_value_normalize
 
 
 @admin.register(Signature)
@@ -30,4 +33,51 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+class BlockForm(forms.ModelForm):
+    class Meta:
+        model = Block
+        fields = ("kind", "value", "letter", "note")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("kind") and data.get("value"):
+            data["value"] = block_value_normalize(data["kind"], data["value"])
+        return data
+
+
+@admin.register(Block)
+class BlockAdmin(admin.ModelAdmin):
+    form = BlockForm
+    list_display = ("kind", "value", "letter", "note", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("value", "note")
+    raw_id_fields = ("letter",)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Block, form: object, change: bool) -> None:
+        saved = block_create(kind=obj.kind, value=obj.value, letter=obj.letter, note=obj.note)
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: Block) -> None:
+        from .screening import blocks_changed
+
+        super().delete_model(request, obj)
+        blocks_changed()
+
+
+@admin.register(LetterCount)
+class LetterCountAdmin(admin.ModelAdmin):
+    list_display = ("letter", "dimension", "key", "count", "updated_at")
+    list_filter = ("dimension",)
+    readonly_fields = ("letter", "dimension", "key", "count", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -9,7 +9,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from letters.models import Letter
 
-from .selectors import letter_signature_counts
+from .selectors import letter_breakdowns, letter_signature_counts
 
 api = NinjaAPI(
     title="Undersigned API",
@@ -33,8 +33,19 @@ class LetterSummary(Schema):
     url: str
 
 
+class DayCount(Schema):
+    date: str
+    count: int
+
+
+class Breakdowns(Schema):
+    by_country: dict[str, int]
+    by_day: list[DayCount]
+
+
 class LetterDetail(LetterSummary):
     published_at: datetime | None
+    breakdowns: Breakdowns
 
 
 def _summary(request: HttpRequest, letter: Letter, count: int) -> dict[str, object]:
@@ -63,4 +74,6 @@ def letter_list(request: HttpRequest) -> list[dict[str, object]]:
 @api.get("/letters/{slug}", response=LetterDetail, summary="One letter with its count")
 def letter_detail(request: HttpRequest, slug: str) -> dict[str, object]:
     letter = get_object_or_404(Letter.objects.public(), slug=slug)
-    return _summary(request, letter, letter_signature_counts([letter.pk])[letter.pk])
+    detail = _summary(request, letter, letter_signature_counts([letter.pk])[letter.pk])
+    detail["breakdowns"] = letter_breakdowns(letter)
+    return detail

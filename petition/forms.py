@@ -62,6 +62,13 @@ class SignatureForm(forms.Form):
         error_messages={"required": _("Please agree to the privacy notice to sign.")},
     )
 
+    # A trap for naive bots: hidden from people and assistive technology, so only a
+    # program that fills every field fills it.
+    website = forms.CharField(
+        label=_("Leave this field empty"), required=False, max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )  # fmt: skip
+
     def __init__(self, *args: Any, letter: Letter, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.letter = letter
@@ -88,6 +95,10 @@ class SignatureForm(forms.Form):
         if "\x00" in comment:
             raise ValidationError(_("Null characters are not allowed."))
         return comment.strip()
+
+    @property
+    def honeypot_filled(self) -> bool:
+        return bool(self.cleaned_data.get("website"))
 
     def to_data(self) -> SignatureData:
         data = self.cleaned_data

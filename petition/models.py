@@ -7,19 +7,40 @@ from django_countries.fields import CountryField
 from letters.models import Letter
 
 
+def counts_q() -> Q:
+    """The one definition of a signature that counts: verified and not shadow-banned."""
+    return Q(status="verified", shadow_reason="")
+
+
+def tally_pending_q() -> Q:
+    """Signatures whose `counted` mark disagrees with whether they count: the tally's work."""
+    return (counts_q() & Q(counted=False)) | (~counts_q() & Q(counted=True))
+
+
 class SignatureQuerySet(models.QuerySet["Signature"]):
-    def counted(self) -> "SignatureQuerySet":
-        """Signatures that count towards a letter's total: verified ones."""
-        return self.filter(status=Signature.Status.VERIFIED)
+    def counting(self) -> "SignatureQuerySet":
+        """Signatures that count towards a letter's total."""
+        return self.filter(counts_q())
 
     def publicly_listed(self) -> "SignatureQuerySet":
-        return self.counted().filter(show_name=True)
+        return self.counting().filter(show_name=True)
 
 
 class Signature(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting for email confirmation")
         VERIFIED = "verified", _("Verified")
+
+    class ShadowReason(models.TextChoices):
+        """Why a signature is stored but silently not counted (the signer is not told)."""
+
+        NONE = "", _("None")
+        HONEYPOT = "honeypot", _("Filled the hidden bot trap")
+        RATE_IP_LETTER = "rate_ip_letter", _("Too many signatures from one IP on this letter")
+        RATE_IP_SITE = "rate_ip_site", _("Too many signatures from one IP on the site")
+        RATE_EMAIL = "rate_email", _("Too many attempts with one address")
+        BLOCKED_IP = "blocked_ip", _("Blocked IP address or range")
+        BLOCKED_DOMAIN = "blocked_domain", _("Blocked email domain")
 
     letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="signatures")
     name = models.CharField(max_length=120)
@@ -37,6 +58,11 @@ class Signature(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     emails_sent = models.PositiveSmallIntegerField(default=0)
+    shadow_reason = models.CharField(
+        max_length=20, choices=ShadowReason.choices, blank=True, default=""
+    )
+    # Whether the letter's tallies include this signature; the tally job keeps it in step.
+    counted = models.BooleanField(default=False)
 
     objects = SignatureQuerySet.as_manager()
 
@@ -55,6 +81,9 @@ class Signature(models.Model):
         ]
         indexes = [
             models.Index(fields=["letter", "status", "-verified_at"], name="signature_latest_idx"),
+            models.Index(
+                fields=["id"], condition=tally_pending_q(), name="signature_tally_todo_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -102,3 +131,72 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for signature {self.signature_id} ({self.state})"
+
+
+class LetterCount(models.Model):
+    """A letter's count, whole or by country or day, kept by the tally job alone.
+
+    Signers never write here, so a burst of verifications does not queue on one row: the
+    job adds them in batches, and a reconcile task repairs any difference it finds.
+    """
+
+    class Dimension(models.TextChoices):
+        TOTAL = "total", _("Total")
+        COUNTRY = "country", _("Country")
+        DAY = "day", _("Day")
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="counts")
+    dimension = models.CharField(max_length=10, choices=Dimension.choices)
+    key = models.CharField(max_length=16, blank=True)
+    count = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["letter", "dimension", "key"], name="letter_count_unique_key"
+            ),
+            models.CheckConstraint(condition=Q(count__gte=0), name="letter_count_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.letter_id} {self.dimension}:{self.key} = {self.count}"
+
+
+class Block(models.Model):
+    """An IP range or email domain whose signatures are quietly not counted."""
+
+    class Kind(models.TextChoices):
+        IP = "ip", _("IP address or CIDR range")
+        DOMAIN = "domain", _("Email domain")
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    value = models.CharField(max_length=255, help_text=_("e.g. 203.0.113.0/24 or spam.example"))
+    letter = models.ForeignKey(
+        Letter,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="blocks",
+        help_text=_("Empty: the block applies to every letter."),
+    )
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "value"],
+                condition=Q(letter__isnull=True),
+                name="block_unique_site_wide",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "value", "letter"],
+                condition=Q(letter__isnull=False),
+                name="block_unique_per_letter",
+            ),
+            models.CheckConstraint(condition=Q(kind__in=["ip", "domain"]), name="block_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value}"

@@ -3,52 +3,53 @@
 import logging
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count
 
 from letters.models import Letter
 
-from .models import Signature
+from .models import LetterCount, Signature
 
 logger = logging.getLogger(__name__)
+
+# Counts are written to the cache by the tally job; this only bounds a lost update.
+COUNT_CACHE_SECONDS = 3600
 
 
 def _count_key(letter_id: int) -> str:
     return f"letter:{letter_id}:count"
 
 
-def letter_signature_counts(letter_ids: Iterable[int]) -> dict[int, int]:
-    """Verified-signature counts for several letters, from cache where it holds them.
+def _breakdown_key(letter_id: int) -> str:
+    return f"letter:{letter_id}:breakdown"
 
-    A cache outage costs a query, never an error page.
+
+def _stored_totals(letter_ids: list[int]) -> dict[int, int]:
+    totals = dict.fromkeys(letter_ids, 0)
+    totals.update(
+        LetterCount.objects.filter(
+            letter_id__in=letter_ids, dimension=LetterCount.Dimension.TOTAL, key=""
+        ).values_list("letter_id", "count")
+    )
+    return totals
+
+
+def letter_signature_counts(letter_ids: Iterable[int]) -> dict[int, int]:
+    """Counted signatures for several letters: from cache, else from the tally rows.
+
+    Never a COUNT(*) over signatures; a cache outage costs one small query, not an error.
     """
     letter_ids = list(letter_ids)
     keys = {_count_key(letter_id): letter_id for letter_id in letter_ids}
     try:
         cached = cache.get_many(list(keys))
     except Exception:  # the cache server being down must not take pages down
-        logger.warning("cache unavailable; counting from the database", exc_info=True)
+        logger.warning("cache unavailable; reading counts from the database", exc_info=True)
         cached = {}
     counts = {keys[key]: value for key, value in cached.items()}
     missing = [letter_id for letter_id in letter_ids if letter_id not in counts]
     if missing:
-        fresh = dict.fromkeys(missing, 0)
-        rows = (
-            Signature.objects.counted()
-            .filter(letter_id__in=missing)
-            .values("letter_id")
-            .annotate(n=Count("id"))
-            .values_list("letter_id", "n")
-        )
-        fresh.update(rows)
-        try:
-            cache.set_many(
-                {_count_key(k): v for k, v in fresh.items()},
-                timeout=settings.PETITION_COUNT_CACHE_SECONDS,
-            )
-        except Exception:
-            logger.warning("cache unavailable; count not cached", exc_info=True)
+        fresh = _stored_totals(missing)
+        _cache_set_many({_count_key(k): v for k, v in fresh.items()})
         counts.update(fresh)
     return counts
 
@@ -57,11 +58,50 @@ def letter_signature_count(letter: Letter) -> int:
     return letter_signature_counts([letter.pk])[letter.pk]
 
 
-def signature_count_invalidate(letter_id: int) -> None:
+def letter_counts_cache_store(letter_ids: Iterable[int]) -> None:
+    """Write the stored totals of these letters to the cache and drop their breakdowns."""
+    letter_ids = list(letter_ids)
+    _cache_set_many({_count_key(k): v for k, v in _stored_totals(letter_ids).items()})
     try:
-        cache.delete(_count_key(letter_id))
+        cache.delete_many([_breakdown_key(k) for k in letter_ids])
     except Exception:
-        logger.warning("cache unavailable; count of letter %s may lag", letter_id, exc_info=True)
+        logger.warning("cache unavailable; breakdowns may lag", exc_info=True)
+
+
+def _cache_set_many(values: dict[str, int]) -> None:
+    try:
+        cache.set_many(values, timeout=COUNT_CACHE_SECONDS)
+    except Exception:
+        logger.warning("cache unavailable; counts not cached", exc_info=True)
+
+
+def letter_breakdowns(letter: Letter) -> dict[str, object]:
+    """Counted signatures by country and by day (oldest first), cached until the next tally."""
+    key = _breakdown_key(letter.pk)
+    try:
+        cached = cache.get(key)
+    except Exception:
+        cached = None
+    if cached is not None:
+        return cached
+    by_country: dict[str, int] = {}
+    by_day: list[dict[str, object]] = []
+    for dimension, key_value, count in (
+        LetterCount.objects.filter(letter=letter, count__gt=0)
+        .exclude(dimension=LetterCount.Dimension.TOTAL)
+        .order_by("dimension", "key")
+        .values_list("dimension", "key", "count")
+    ):
+        if dimension == LetterCount.Dimension.COUNTRY:
+            by_country[key_value or "unknown"] = count
+        else:
+            by_day.append({"date": key_value, "count": count})
+    result = {"by_country": by_country, "by_day": by_day}
+    try:
+        cache.set(key, result, timeout=COUNT_CACHE_SECONDS)
+    except Exception:
+        logger.warning("cache unavailable; breakdowns not cached", exc_info=True)
+    return result
 
 
 def letter_latest_public_signatures(letter: Letter, limit: int = 12) -> list[Signature]:

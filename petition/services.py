@@ -1,22 +1,26 @@
 """Every write to signatures and their emails goes through here."""
 
+import ipaddress
 import logging
+import re
 import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from letters.models import Letter
 
+from .counting import tally_soon
 from .emails import build_signature_email
-from .models import OutboundEmail, Signature
+from .models import Block, OutboundEmail, Signature
 from .normalize import normalize_email
-from .selectors import signature_count_invalidate
+from .screening import blocks_changed, screen_signature
 from .tokens import LinkInvalid
 
 logger = logging.getLogger(__name__)
@@ -43,16 +47,27 @@ class SignatureData:
 
 
 def signature_create(
-    *, letter: Letter, data: SignatureData, ip_address: str | None = None
+    *,
+    letter: Letter,
+    data: SignatureData,
+    ip_address: str | None = None,
+    honeypot: bool = False,
 ) -> Signature:
     """Record a pending signature, or find the one this person already made, and queue the
     email that fits (verification link, or "already signed"), within the per-signature cap.
 
-    The caller must answer the signer the same way whichever happened.
+    An attempt that trips a rate limit, a block or the honeypot sends no email, and a new
+    signature from it is stored with its shadow reason, never to count. The caller must
+    answer the signer the same way whatever happened.
     """
     if not letter.is_accepting_signatures:
         raise LetterNotAcceptingSignatures
     email_normalized = normalize_email(data.email)
+    shadow_reason = screen_signature(
+        letter=letter, ip=ip_address, email_normalized=email_normalized, honeypot=honeypot
+    )
+    if shadow_reason:
+        logger.info("signing attempt on letter %s shadow-banned: %s", letter.pk, shadow_reason)
     existing = Signature.objects.select_for_update().filter(
         letter=letter, email_normalized=email_normalized
     )
@@ -73,12 +88,16 @@ def signature_create(
                         comment=data.comment,
                         show_name=data.show_name,
                         ip_address=ip_address,
+                        shadow_reason=shadow_reason,
                     )
-                    _email_queue(signature, OutboundEmail.Kind.VERIFY)
+                    if not shadow_reason:
+                        _email_queue(signature, OutboundEmail.Kind.VERIFY)
                     return signature
             except IntegrityError:
                 # Someone signed with the same address at the same moment.
                 signature = existing.get()
+        if shadow_reason or signature.shadow_reason:
+            return signature
         kind = (
             OutboundEmail.Kind.VERIFY
             if signature.status == Signature.Status.PENDING
@@ -121,7 +140,7 @@ def signature_verify(*, signature_id: int, letter_id: int) -> tuple[Signature, b
         signature.status = Signature.Status.VERIFIED
         signature.verified_at = timezone.now()
         signature.save(update_fields=["status", "verified_at"])
-        transaction.on_commit(partial(signature_count_invalidate, letter_id), robust=True)
+        transaction.on_commit(tally_soon, robust=True)
     return signature, True
 
 
@@ -190,3 +209,34 @@ def outbox_requeue_stale() -> int:
     if stale:
         logger.info("outbox: re-queued %d unsent emails", len(stale))
     return len(stale)
+
+
+def block_create(*, kind: str, value: str, letter: Letter | None = None, note: str = "") -> Block:
+    """Block an IP range or an email domain (site-wide, or for one letter); new signatures
+    matching it are stored but never count. Raises ValidationError for a malformed value."""
+    block = Block(kind=kind, value=block_value_normalize(kind, value), letter=letter, note=note)
+    block.full_clean()
+    block.save()
+    transaction.on_commit(blocks_changed)
+    return block
+
+
+def block_value_normalize(kind: str, value: str) -> str:
+    value = value.strip().lower()
+    if kind == Block.Kind.IP:
+        try:
+            return str(ipaddress.ip_network(value, strict=False))
+        except ValueError:
+            raise ValidationError(
+                {"value": f"{value!r} is not an IP address or CIDR range (e.g. 203.0.113.0/24)."}
+            ) from None
+    if kind == Block.Kind.DOMAIN:
+        domain = value.removeprefix("@").rstrip(".")
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            domain = ""
+        if not re.fullmatch(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}", domain):
+            raise ValidationError({"value": f"{value!r} is not a domain name (e.g. spam.example)."})
+        return domain
+    raise ValidationError({"kind": f"Unknown block kind {kind!r}."})

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import services
+from . import counting, services
 
 
 @shared_task(
@@ -22,3 +22,15 @@ def send_outbound_email(outbound_id: int) -> bool:
 def outbox_requeue_stale() -> int:
     """Re-queue outbox emails left unsent by a broker outage or a dead worker."""
     return services.outbox_requeue_stale()
+
+
+@shared_task(ignore_result=True)
+def tally_counts() -> int:
+    """Fold newly verified (or invalidated) signatures into the letters' counts."""
+    return counting.tally_apply()
+
+
+@shared_task(ignore_result=True)
+def tally_reconcile() -> int:
+    """Check every letter's counts against its signatures and repair any difference."""
+    return counting.tally_reconcile()

@@ -10,6 +10,7 @@ from letters.models import Letter
 from letters.views import letter_context
 
 from .forms import SignatureForm
+from .screening import client_ip
 from .selectors import letter_signature_count
 from .services import LetterNotAcceptingSignatures, signature_create, signature_verify
 from .tokens import LinkExpired, LinkInvalid, read_verification_token
@@ -33,7 +34,10 @@ def signature_submit(request: HttpRequest, slug: str) -> HttpResponse:
         )
     try:
         signature_create(
-            letter=letter, data=form.to_data(), ip_address=request.META.get("REMOTE_ADDR")
+            letter=letter,
+            data=form.to_data(),
+            ip_address=client_ip(request),
+            honeypot=form.honeypot_filled,
         )
     except LetterNotAcceptingSignatures:
         return _closed_response(request, letter)

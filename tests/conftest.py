@@ -42,6 +42,18 @@ def _inline_tasks(request: pytest.FixtureRequest) -> Iterator[None]:
     celery_app.conf.task_always_eager = previous
 
 
+@pytest.fixture
+def tally(django_capture_on_commit_callbacks: Callable) -> Callable[[], int]:
+    """Run the tally job now, as beat would, and let its after-commit cache update happen."""
+    from petition.counting import tally_apply
+
+    def _tally() -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            return tally_apply()
+
+    return _tally
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

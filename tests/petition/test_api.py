@@ -7,10 +7,11 @@ from tests.factories import LetterFactory, SignatureFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_letter_detail_gives_the_verified_count(client: Client) -> None:
+def test_letter_detail_gives_the_verified_count(client: Client, tally) -> None:
     letter = LetterFactory(slug="fair", goal=5000)
     SignatureFactory.create_batch(2, letter=letter, verified=True)
     SignatureFactory(letter=letter)
+    tally()
     data = client.get("/api/v1/letters/fair").json()
     assert data["slug"] == "fair"
     assert data["title"] == letter.title
@@ -54,3 +55,14 @@ def test_openapi_document_describes_the_letter_endpoints(client: Client) -> None
     assert spec["openapi"].startswith("3.")
     assert "/api/v1/letters/{slug}" in spec["paths"]
     assert "/api/v1/letters" in spec["paths"]
+
+
+def test_letter_detail_gives_breakdowns_by_country_and_day(client: Client, tally) -> None:
+    letter = LetterFactory(slug="fair")
+    SignatureFactory.create_batch(2, letter=letter, verified=True, country="FR")
+    SignatureFactory(letter=letter, verified=True, country="DE")
+    SignatureFactory(letter=letter, verified=True)
+    tally()
+    data = client.get("/api/v1/letters/fair").json()
+    assert data["breakdowns"]["by_country"] == {"DE": 1, "FR": 2, "unknown": 1}
+    assert sum(day["count"] for day in data["breakdowns"]["by_day"]) == 4

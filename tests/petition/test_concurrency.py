@@ -52,3 +52,31 @@ def test_simultaneous_confirmations_verify_once() -> None:
         6, lambda n: signature_verify(signature_id=signature.pk, letter_id=letter.pk)[1]
     )
     assert results.count(True) == 1
+
+
+def test_concurrent_verifications_and_tallies_end_exact_without_drift() -> None:
+    from petition.counting import tally_apply, tally_reconcile
+    from petition.selectors import letter_signature_count
+
+    letter = LetterFactory()
+    signatures = [
+        Signature.objects.create(
+            letter=letter,
+            name=f"S{n}",
+            email=f"s{n}@example.org",
+            email_normalized=f"s{n}@example.org",
+        )
+        for n in range(120)
+    ]
+
+    def work(n: int) -> object:
+        if n == 0:  # one thread keeps tallying while the others verify
+            return sum(tally_apply(batch_size=7) for _ in range(40))
+        for signature in signatures[n - 1 :: 5]:
+            signature_verify(signature_id=signature.pk, letter_id=letter.pk)
+        return None
+
+    run_together(6, work)
+    tally_apply()
+    assert letter_signature_count(letter) == 120
+    assert tally_reconcile() == 0

@@ -52,6 +52,12 @@ class Stack:
             "--concurrency", "2", "--without-gossip", "--without-mingle",
         )  # fmt: skip
 
+    def start_beat(self) -> subprocess.Popen[bytes]:
+        return self.start(
+            "beat", str(BIN / "celery"), "-A", "config", "beat", "--loglevel", "INFO",
+            "--schedule", str(self.logs / "celerybeat-schedule"),
+        )  # fmt: skip
+
     def stop(self, name: str, timeout: float = 15) -> None:
         process = self.processes.pop(name)
         process.terminate()
@@ -125,6 +131,7 @@ def stack(transactional_db: None, smtp_sink: SmtpSink, tmp_path: Path) -> Iterat
             "--workers", "2", "--access-logfile", "-",
         )  # fmt: skip
         stack.start_worker()
+        stack.start_beat()
         try:
             wait_until_healthy(f"{stack.base_url}/health/")
         except TimeoutError:
