@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from letters import views as letter_views
+from petition import embed
 from petition import views as petition_views
 from petition.api import api
 
@@ -20,6 +21,8 @@ urlpatterns = [
         petition_views.signature_confirm,
         name="signature_confirm",
     ),
+    path("embed/<slug:slug>/count.json", embed.count_json, name="embed_count_json"),
+    path("robots.txt", petition_views.robots_txt, name="robots_txt"),
     path("privacy/", TemplateView.as_view(template_name="privacy.html"), name="privacy"),
     path("health/", petition_views.health, name="health"),
     path("api/v1/", api.urls),

@@ -1,14 +1,16 @@
 """Public API v1: JSON for letters and their counts. Never an email address or an IP."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Query, Schema
+from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from letters.models import Letter
 
+from .models import Signature
 from .selectors import letter_breakdowns, letter_signature_counts
 
 api = NinjaAPI(
@@ -77,3 +79,66 @@ def letter_detail(request: HttpRequest, slug: str) -> dict[str, object]:
     detail = _summary(request, letter, letter_signature_counts([letter.pk])[letter.pk])
     detail["breakdowns"] = letter_breakdowns(letter)
     return detail
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _cursor(when: datetime, pk: int) -> str:
+    delta = when - EPOCH
+    return f"{(delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds}_{pk}"
+
+
+class PublicSignature(Schema):
+    name: str
+    title: str
+    organization: str
+    city: str
+    country: str
+    signed_at: datetime
+
+
+class SignaturePage(Schema):
+    items: list[PublicSignature]
+    next: str | None
+
+
+class SignatureFilters(Schema):
+    limit: int = 50
+    before: str | None = None
+
+
+@api.get(
+    "/letters/{slug}/signatures",
+    response=SignaturePage,
+    summary="Public signatures, newest first",
+    description="Only verified signatures whose signers chose to show their name. Pass the "
+    "`next` value back as `before` for the following page.",
+)
+def letter_signatures(
+    request: HttpRequest, slug: str, filters: Query[SignatureFilters]
+) -> dict[str, object]:
+    letter = get_object_or_404(Letter.objects.public(), slug=slug)
+    if not 1 <= filters.limit <= 200:
+        raise HttpError(400, "`limit` must be between 1 and 200.")
+    signatures = Signature.objects.publicly_listed().filter(letter=letter)
+    if filters.before:
+        micros, _, pk = filters.before.partition("_")
+        if not (micros.isdigit() and pk.isdigit() and len(micros) < 20 and len(pk) < 20):
+            raise HttpError(400, "`before` must be a `next` value from a previous page.")
+        when = EPOCH + timedelta(microseconds=int(micros))
+        signatures = signatures.filter(verified_at__lte=when).exclude(
+            verified_at=when, pk__gte=int(pk)
+        )
+    page = list(
+        signatures.order_by("-verified_at", "-pk").values(
+            "pk", "name", "title", "organization", "city", "country", "verified_at"
+        )[: filters.limit + 1]
+    )
+    more = len(page) > filters.limit
+    page = page[: filters.limit]
+    last = page[-1] if page else None
+    return {
+        "items": [{**row, "signed_at": row["verified_at"]} for row in page],
+        "next": _cursor(last["verified_at"], last["pk"]) if more and last else None,
+    }

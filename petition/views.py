@@ -116,3 +116,12 @@ def health(request: HttpRequest) -> JsonResponse:
         logger.exception("health check: database unreachable")
         return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
     return JsonResponse({"status": "ok", "database": "up"})
+
+
+@require_GET
+def robots_txt(request: HttpRequest) -> HttpResponse:
+    """Crawlers may read letters, not confirmation links or account pages."""
+    return HttpResponse(
+        "User-agent: *\nDisallow: /letters/*/confirm/\nDisallow: /accounts/\nDisallow: /admin/\n",
+        content_type="text/plain",
+    )

@@ -25,9 +25,13 @@ def _plain_static_storage(settings: pytest.FixtureRequest) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
+    from petition import embed
+
     cache.clear()
+    embed._local.clear()
     yield
     cache.clear()
+    embed._local.clear()
 
 
 @pytest.fixture(autouse=True)

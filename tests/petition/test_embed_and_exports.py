@@ -1,0 +1,104 @@
+import csv
+import io
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from letters.models import Letter
+from petition.exports import csv_safe
+from tests.factories import LetterFactory, SignatureFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_count_json_gives_count_goal_and_status(client: Client, tally) -> None:
+    letter = LetterFactory(slug="fair", goal=100)
+    SignatureFactory.create_batch(2, letter=letter, verified=True)
+    tally()
+    response = client.get("/embed/fair/count.json")
+    data = response.json()
+    assert (data["count"], data["goal"], data["status"]) == (2, 100, "open")
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "max-age" in response["Cache-Control"]
+    assert not response.cookies
+
+
+def test_count_json_answers_304_to_a_matching_etag(client: Client) -> None:
+    LetterFactory(slug="fair")
+    first = client.get("/embed/fair/count.json")
+    again = client.get("/embed/fair/count.json", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert again["ETag"] == first["ETag"]
+
+
+def test_warm_count_json_needs_no_database_query(client: Client, django_assert_num_queries) -> None:
+    LetterFactory(slug="fair")
+    client.get("/embed/fair/count.json")
+    with django_assert_num_queries(0):
+        assert client.get("/embed/fair/count.json").status_code == 200
+
+
+def test_count_json_of_a_draft_or_unknown_letter_is_404(client: Client) -> None:
+    LetterFactory(slug="secret", status=Letter.Status.DRAFT)
+    assert client.get("/embed/secret/count.json").status_code == 404
+    assert client.get("/embed/nope/count.json").status_code == 404
+
+
+def test_signature_list_shows_public_names_newest_first_in_pages(client: Client) -> None:
+    letter = LetterFactory(slug="fair")
+    for n in range(5):
+        SignatureFactory(
+            letter=letter, name=f"Person {n}", verified=True, email=f"p{n}@example.net"
+        )
+    SignatureFactory(letter=letter, name="Hidden", verified=True, show_name=False)
+    SignatureFactory(letter=letter, name="Pending")
+    first = client.get("/api/v1/letters/fair/signatures?limit=3").json()
+    assert [s["name"] for s in first["items"]] == ["Person 4", "Person 3", "Person 2"]
+    second = client.get(f"/api/v1/letters/fair/signatures?limit=3&before={first['next']}").json()
+    assert [s["name"] for s in second["items"]] == ["Person 1", "Person 0"]
+    assert second["next"] is None
+    assert b"@" not in client.get("/api/v1/letters/fair/signatures").content
+
+
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=100000", "before=garbage", "before=1_x", "limit=abc"]
+)
+def test_signature_list_refuses_bad_parameters_with_400(client: Client, query: str) -> None:
+    LetterFactory(slug="fair")
+    response = client.get(f"/api/v1/letters/fair/signatures?{query}")
+    assert response.status_code in (400, 422)
+
+
+@pytest.mark.parametrize(
+    ("value", "safe"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+33 1", "'+33 1"),
+        ("-x", "'-x"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("Ada", "Ada"),
+        ("", ""),
+    ],
+)
+def test_csv_cells_cannot_become_formulas(value: str, safe: str) -> None:
+    assert csv_safe(value) == safe
+
+
+def test_export_command_writes_counted_signatures_only(tmp_path) -> None:
+    letter = LetterFactory(slug="fair")
+    SignatureFactory(letter=letter, name="=HYPERLINK(evil)", verified=True)
+    SignatureFactory(letter=letter, name="Counted Person", verified=True)
+    SignatureFactory(letter=letter, name="Pending Person")
+    SignatureFactory(letter=letter, name="Shadow Person", verified=True, shadow_reason="honeypot")
+    out = tmp_path / "export.csv"
+    call_command("export_signatures", "fair", "--output", str(out), stderr=StringIO())
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert sorted(r["name"] for r in rows) == ["'=HYPERLINK(evil)", "Counted Person"]
+    assert "email" not in rows[0]
+
+
+def test_robots_txt_keeps_crawlers_off_confirmation_links(client: Client) -> None:
+    body = client.get("/robots.txt").content.decode()
+    assert "Disallow: /letters/*/confirm/" in body
