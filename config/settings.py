@@ -153,7 +153,11 @@ CELERY_TIMEZONE = "UTC"
 TALLY_INTERVAL_SECONDS = env.float("TALLY_INTERVAL_SECONDS", default=2.0)
 TALLY_RECONCILE_SECONDS = env.float("TALLY_RECONCILE_SECONDS", default=600.0)
 CELERY_BEAT_SCHEDULE = {
-    "outbox-requeue-stale": {"task": "petition.tasks.outbox_requeue_stale", "schedule": 30.0},
+    "outbox-requeue-stale": {
+        "task": "petition.tasks.outbox_requeue_stale",
+        "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=30.0),
+        "options": {"expires": 60},
+    },
     "tally-counts": {
         "task": "petition.tasks.tally_counts",
         "schedule": TALLY_INTERVAL_SECONDS,

@@ -183,4 +183,7 @@ def tally_soon() -> None:
         except Exception:
             logger.warning("cache unavailable; the periodic tally will count", exc_info=True)
             return
-    tally_counts.apply_async(countdown=1)
+    try:
+        tally_counts.apply_async(countdown=1)
+    except Exception:
+        logger.warning("broker unavailable; the periodic tally will count", exc_info=True)

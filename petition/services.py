@@ -6,7 +6,6 @@ import re
 import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -113,14 +112,21 @@ def _email_queue(signature: Signature, kind: str) -> OutboundEmail | None:
         return None
     Signature.objects.filter(pk=signature.pk).update(emails_sent=F("emails_sent") + 1)
     outbound = OutboundEmail.objects.create(signature=signature, kind=kind)
-    transaction.on_commit(partial(_outbound_enqueue, outbound.pk), robust=True)
+    transaction.on_commit(lambda: _outbound_enqueue(outbound.pk), robust=True)
     return outbound
 
 
 def _outbound_enqueue(outbound_id: int) -> None:
+    """Hand the email to a worker; if the broker is down it stays in the outbox for the
+    sweeper, so a signer never sees an error for it."""
     from .tasks import send_outbound_email
 
-    send_outbound_email.delay(outbound_id)
+    try:
+        send_outbound_email.delay(outbound_id)
+    except Exception:
+        logger.warning(
+            "broker unavailable; email %s waits in the outbox", outbound_id, exc_info=True
+        )
 
 
 def signature_verify(*, signature_id: int, letter_id: int) -> tuple[Signature, bool]:

@@ -5,6 +5,7 @@ These tests need PostgreSQL and Redis (DATABASE_URL and REDIS_URL set for the ru
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -41,15 +42,20 @@ class Stack:
     def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("ab")
         process = subprocess.Popen(
-            list(args), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            list(args),
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so a kill reaches its children
         )
         self.processes[name] = process
         return process
 
-    def start_worker(self) -> subprocess.Popen[bytes]:
+    def start_worker(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
         return self.start(
             "worker", str(BIN / "celery"), "-A", "config", "worker", "--loglevel", "INFO",
-            "--concurrency", "2", "--without-gossip", "--without-mingle",
+            "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
         )  # fmt: skip
 
     def start_beat(self) -> subprocess.Popen[bytes]:
@@ -66,6 +72,12 @@ class Stack:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the process and its children at once: a crash, not a shutdown."""
+        process = self.processes.pop(name)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
     def stop_all(self) -> None:
         for name in list(self.processes):
@@ -96,10 +108,19 @@ def wait_until_healthy(url: str, timeout: float = 60) -> None:
 
 
 @pytest.fixture
-def stack(transactional_db: None, smtp_sink: SmtpSink, tmp_path: Path) -> Iterator[Stack]:
+def stack_env() -> dict[str, str]:
+    """Extra environment for the stack's processes; a test module may override it."""
+    return {}
+
+
+@pytest.fixture
+def stack(
+    transactional_db: None, smtp_sink: SmtpSink, tmp_path: Path, stack_env: dict[str, str]
+) -> Iterator[Stack]:
     if connection.vendor != "postgresql" or not settings.REDIS_URL:
         pytest.fail("the stack tests need DATABASE_URL (PostgreSQL) and REDIS_URL set")
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    redis_url = stack_env.get("REDIS_URL", settings.REDIS_URL)
+    redis.Redis.from_url(redis_url).flushdb()
     port = free_port()
     env = {
         "PATH": os.environ["PATH"],
@@ -116,6 +137,9 @@ def stack(transactional_db: None, smtp_sink: SmtpSink, tmp_path: Path) -> Iterat
         "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
         "DJANGO_CONN_MAX_AGE": "0",
         "OUTBOX_REQUEUE_AFTER_SECONDS": "2",
+        "OUTBOX_SWEEP_SECONDS": "1",
+        "LOG_LEVEL": "INFO",
+        **stack_env,
     }
     logs = tmp_path / "logs"
     logs.mkdir()

@@ -40,6 +40,15 @@ def sign_over_http(stack: Stack, letter: Letter, email: str) -> requests.Respons
     )
 
 
+def confirm_over_http(link: str) -> requests.Response:
+    browser = requests.Session()
+    page = browser.get(link, timeout=10)
+    assert page.status_code == 200
+    return browser.post(
+        link, data={"csrfmiddlewaretoken": CSRF.search(page.text).group(1)}, timeout=10
+    )
+
+
 def public_count(stack: Stack, letter: Letter) -> int:
     return requests.get(f"{stack.base_url}/api/v1/letters/{letter.slug}", timeout=10).json()[
         "signature_count"
@@ -67,13 +76,9 @@ def test_sign_receive_email_confirm_and_count_on_the_production_stack(
     link = links.pop()
     assert link.startswith(f"{stack.base_url}/letters/fair-terms/confirm/")
 
-    browser = requests.Session()
-    confirm_page = browser.get(link, timeout=10)
-    assert confirm_page.status_code == 200
+    assert "Confirm my signature" in requests.get(link, timeout=10).text
     assert public_count(stack, letter) == 0
-    confirmed = browser.post(
-        link, data={"csrfmiddlewaretoken": CSRF.search(confirm_page.text).group(1)}, timeout=10
-    )
+    confirmed = confirm_over_http(link)
     assert confirmed.status_code == 200
     assert "your signature counts" in confirmed.text
     # The tally job folds the verification into the count within seconds.
