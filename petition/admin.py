@@ -3,13 +3,15 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from .models import Block, LetterCount, OutboundEmail, Signature
-from .services import block_create, block_value_normalize
+from .services import block_create, block_value_normalize, outbound_retry
 
 
 @admin.register(Signature)
 class SignatureAdmin(admin.ModelAdmin):
-    list_display = ("name", "letter", "status", "show_name", "country", "created_at", "verified_at")
-    list_filter = ("status", "show_name", "letter")
+    list_display = (
+        "name", "letter", "status", "shadow_reason", "counted", "country", "created_at", "verified_at",
+    )  # fmt: skip
+    list_filter = ("status", "shadow_reason", "counted", "show_name", "letter")
     search_fields = ("name", "email_normalized", "organization")
     date_hierarchy = "created_at"
     list_select_related = ("letter",)
@@ -28,6 +30,12 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     list_filter = ("state", "kind")
     readonly_fields = [f.name for f in OutboundEmail._meta.fields]
     raw_id_fields = ("signature",)
+    actions = ["retry"]
+
+    @admin.action(description="Queue the selected failed emails again")
+    def retry(self, request: HttpRequest, queryset: object) -> None:
+        count = outbound_retry(outbound_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} failed email(s) queued again.")
 
     def has_add_permission(self, request: object) -> bool:
         return False

@@ -202,6 +202,22 @@ def outbound_mark_failed(outbound: OutboundEmail, error: str) -> None:
     logger.warning("email %s (%s) failed permanently: %s", outbound.pk, outbound.kind, error)
 
 
+def outbound_retry(*, outbound_ids: list[int]) -> int:
+    """Give failed emails another chance (after an operator fixed the cause); returns how many."""
+    with transaction.atomic():
+        ids = list(
+            OutboundEmail.objects.select_for_update()
+            .filter(pk__in=outbound_ids, state=OutboundEmail.State.FAILED)
+            .values_list("pk", flat=True)
+        )
+        OutboundEmail.objects.filter(pk__in=ids).update(
+            state=OutboundEmail.State.QUEUED, attempts=0, last_error=""
+        )
+        for outbound_id in ids:
+            transaction.on_commit(lambda i=outbound_id: _outbound_enqueue(i))
+    return len(ids)
+
+
 def outbox_requeue_stale() -> int:
     """Queue again every email still unsent some time after it was recorded; returns how many."""
     cutoff = timezone.now() - timedelta(seconds=settings.OUTBOX_REQUEUE_AFTER_SECONDS)

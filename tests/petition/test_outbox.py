@@ -78,3 +78,20 @@ def test_sweeper_requeues_only_old_unsent_emails() -> None:
     old.refresh_from_db()
     assert old.state == OutboundEmail.State.SENT
     assert len(mail.outbox) == 1
+
+
+def test_operator_can_queue_failed_emails_again(django_capture_on_commit_callbacks) -> None:
+    failed = queued_email(state="failed", attempts=10, last_error="550 mailbox full")
+    sent = queued_email(state="sent", sent_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.outbound_retry(outbound_ids=[failed.pk, sent.pk]) == 1
+    failed.refresh_from_db()
+    assert failed.state == OutboundEmail.State.SENT
+    assert len(mail.outbox) == 1
+
+
+def test_admin_lists_failed_emails_for_operators(admin_client) -> None:
+    queued_email(state="failed", last_error="550 no such user")
+    page = admin_client.get("/admin/petition/outboundemail/?state__exact=failed")
+    assert page.status_code == 200
+    assert b"550 no such user" in page.content

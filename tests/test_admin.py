@@ -1,0 +1,57 @@
+import pytest
+
+from tests.factories import LetterFactory, SignatureFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/",
+        "/admin/letters/letter/",
+        "/admin/letters/letter/add/",
+        "/admin/petition/signature/",
+        "/admin/petition/outboundemail/",
+        "/admin/petition/block/",
+        "/admin/petition/block/add/",
+        "/admin/petition/lettercount/",
+        "/admin/accounts/user/",
+    ],
+)
+def test_admin_pages_render_for_operators(admin_client, path: str) -> None:
+    SignatureFactory(letter=LetterFactory(), verified=True)
+    assert admin_client.get(path).status_code == 200
+
+
+def test_admin_block_form_refuses_a_malformed_range(admin_client) -> None:
+    from petition.models import Block
+
+    response = admin_client.post(
+        "/admin/petition/block/add/", {"kind": "ip", "value": "10.0.0.0/99"}
+    )
+    assert response.status_code == 200
+    assert b"is not an IP address or CIDR range" in response.content
+    assert not Block.objects.exists()
+
+
+def test_admin_block_form_stores_a_canonical_range(admin_client) -> None:
+    from petition.models import Block
+
+    admin_client.post("/admin/petition/block/add/", {"kind": "ip", "value": "203.0.113.9/24"})
+    assert Block.objects.get().value == "203.0.113.0/24"
+
+
+def test_saving_a_letter_in_the_admin_stamps_its_publication(admin_client) -> None:
+    from letters.models import Letter
+
+    response = admin_client.post(
+        "/admin/letters/letter/add/",
+        {
+            "slug": "from-admin", "title": "From the admin", "body": "Text", "status": "open",
+            "language": "en", "signer_fields": "[]", "created_at": "",
+            "named_signatories-TOTAL_FORMS": "0", "named_signatories-INITIAL_FORMS": "0",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302, response.content[:2000]
+    assert Letter.objects.get(slug="from-admin").published_at is not None
