@@ -1,11 +1,13 @@
 import re
+from functools import lru_cache
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
-from django_countries.fields import LazyTypedChoiceField
 
 from letters.models import Letter
 
@@ -20,6 +22,32 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 def no_control_characters(value: str) -> None:
     if CONTROL_CHARACTERS.search(value):
         raise ValidationError(_("Use a single line of plain text."), code="control_characters")
+
+
+@lru_cache(maxsize=16)
+def _country_choices(language: str) -> list[tuple[str, str]]:
+    return [("", "—"), *((code, str(name)) for code, name in countries)]
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """Countries sorted in the active language, built once per language and process."""
+    return _country_choices(get_language() or "en")
+
+
+class CountrySelect(forms.Select):
+    """The country list renders the same ~250 options for every blank form; render them once."""
+
+    _blank: dict[tuple[str, str, str], SafeString] = {}
+
+    def render(
+        self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None
+    ) -> SafeString:
+        if value not in (None, ""):
+            return super().render(name, value, attrs, renderer)
+        key = (get_language() or "en", name, repr(sorted((attrs or {}).items())))
+        if key not in self._blank:
+            self._blank[key] = super().render(name, value, attrs, renderer)
+        return self._blank[key]
 
 
 class SignatureForm(forms.Form):
@@ -46,9 +74,9 @@ class SignatureForm(forms.Form):
         label=_("City"), max_length=120, required=False, validators=[no_control_characters],
         widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
     )  # fmt: skip
-    country = LazyTypedChoiceField(
-        label=_("Country"), required=False, choices=[("", "—"), *countries],
-        widget=forms.Select(attrs={"autocomplete": "country"}),
+    country = forms.ChoiceField(
+        label=_("Country"), required=False, choices=country_choices,
+        widget=CountrySelect(attrs={"autocomplete": "country"}),
     )  # fmt: skip
     comment = forms.CharField(
         label=_("Comment"), max_length=1000, required=False,

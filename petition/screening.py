@@ -21,6 +21,7 @@ from .models import Block, Signature
 logger = logging.getLogger(__name__)
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 BLOCKS_CACHE_KEY = "screening:blocks"
+BLOCKS_LOCAL_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -70,26 +71,44 @@ def client_ip(request: HttpRequest) -> str | None:
     return str(remote)
 
 
-def _over(key: str, rate: Rate | None) -> bool:
-    """Count one hit in a fixed window; True once the window holds more than allowed.
+def _window_key(key: str, rate: Rate) -> str:
+    return f"rl:{key}:{rate.seconds}:{int(time.time() // rate.seconds)}"
 
-    Fails open: a cache outage must not stop honest signers.
+
+def _hits(checks: list[tuple[str, Rate]]) -> list[int]:
+    """Count one hit in each fixed window and return the windows' totals.
+
+    On Redis all windows are counted in one round trip; other caches take one call each.
     """
-    if rate is None:
-        return False
-    window = int(time.time() // rate.seconds)
-    cache_key = f"rl:{key}:{rate.seconds}:{window}"
-    try:
-        hits = 1 if cache.add(cache_key, 1, timeout=rate.seconds + 5) else cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        return False
-    except Exception:
-        logger.warning("cache unavailable; rate limit %s not applied", key, exc_info=True)
-        return False
-    return hits > rate.count
+    keys = [(_window_key(key, rate), rate.seconds + 5) for key, rate in checks]
+    backend = getattr(cache, "_cache", None)
+    if hasattr(backend, "get_client"):
+        pipe = backend.get_client(write=True).pipeline(transaction=False)
+        for cache_key, ttl in keys:
+            full_key = cache.make_and_validate_key(cache_key)
+            pipe.incr(full_key)
+            pipe.expire(full_key, ttl, nx=True)
+        return [int(n) for n in pipe.execute()[::2]]
+    totals = []
+    for cache_key, ttl in keys:
+        if cache.add(cache_key, 1, timeout=ttl):
+            totals.append(1)
+        else:
+            try:
+                totals.append(cache.incr(cache_key))
+            except ValueError:  # expired between add and incr
+                totals.append(1)
+    return totals
+
+
+_local_blocks: list[tuple[float, list[tuple[str, str, int | None]]]] = []
 
 
 def _blocks() -> list[tuple[str, str, int | None]]:
+    """The block list: a few seconds in this process, a minute in the shared cache."""
+    now = time.monotonic()
+    if _local_blocks and _local_blocks[0][0] > now:
+        return _local_blocks[0][1]
     try:
         blocks = cache.get(BLOCKS_CACHE_KEY)
     except Exception:
@@ -100,10 +119,13 @@ def _blocks() -> list[tuple[str, str, int | None]]:
             cache.set(BLOCKS_CACHE_KEY, blocks, timeout=60)
         except Exception:
             logger.warning("cache unavailable; blocks read from the database", exc_info=True)
+    _local_blocks[:] = [(now + BLOCKS_LOCAL_SECONDS, blocks)]
     return blocks
 
 
 def blocks_changed() -> None:
+    """Forget cached blocks; other processes see the change within BLOCKS_LOCAL_SECONDS."""
+    _local_blocks.clear()
     try:
         cache.delete(BLOCKS_CACHE_KEY)
     except Exception:
@@ -142,14 +164,23 @@ def screen_signature(
     if reason:
         return reason
     limits = {name: Rate.parse(rate) for name, rate in settings.PETITION_RATE_LIMITS.items()}
-    over = ""
+    checks: list[tuple[str, str, Rate]] = []
     if ip:
-        if _over(f"ip-letter:{letter.pk}:{ip}", limits["ip_letter_burst"]) or _over(
-            f"ip-letter-long:{letter.pk}:{ip}", limits["ip_letter_sustained"]
-        ):
-            over = Signature.ShadowReason.RATE_IP_LETTER
-        if _over(f"ip-site:{ip}", limits["ip_site"]) and not over:
-            over = Signature.ShadowReason.RATE_IP_SITE
-    if _over(f"email:{email_normalized}", limits["email"]) and not over:
-        over = Signature.ShadowReason.RATE_EMAIL
-    return over
+        checks += [
+            (Signature.ShadowReason.RATE_IP_LETTER, f"ip-letter:{letter.pk}:{ip}", limits["ip_letter_burst"]),
+            (Signature.ShadowReason.RATE_IP_LETTER, f"ip-letter-long:{letter.pk}:{ip}", limits["ip_letter_sustained"]),
+            (Signature.ShadowReason.RATE_IP_SITE, f"ip-site:{ip}", limits["ip_site"]),
+        ]  # fmt: skip
+    checks.append((Signature.ShadowReason.RATE_EMAIL, f"email:{email_normalized}", limits["email"]))
+    checks = [(reason, key, rate) for reason, key, rate in checks if rate is not None]
+    if not checks:
+        return ""
+    try:
+        totals = _hits([(key, rate) for _, key, rate in checks])
+    except Exception:  # fail open: a cache outage must not stop honest signers
+        logger.warning("cache unavailable; rate limits not applied", exc_info=True)
+        return ""
+    for (reason, _, rate), total in zip(checks, totals, strict=True):
+        if total > rate.count:
+            return reason
+    return ""

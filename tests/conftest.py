@@ -25,13 +25,16 @@ def _plain_static_storage(settings: pytest.FixtureRequest) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    from petition import embed
+    from petition import embed, screening
 
-    cache.clear()
-    embed._local.clear()
+    def forget() -> None:
+        cache.clear()
+        embed._local.clear()
+        screening._local_blocks.clear()
+
+    forget()
     yield
-    cache.clear()
-    embed._local.clear()
+    forget()
 
 
 @pytest.fixture(autouse=True)
