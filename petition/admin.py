@@ -3,7 +3,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from .models import Block, LetterCount, OutboundEmail, Signature
-from .services import block_create, block_value_normalize, outbound_retry
+from .outbox import outbound_retry
+from .services import block_create, block_value_normalize
 
 
 @admin.register(Signature)

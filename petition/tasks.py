@@ -2,35 +2,43 @@
 
 from celery import shared_task
 
-from . import counting, services
+from . import counting, outbox
 
 
 @shared_task(
     acks_late=True,
-    autoretry_for=(services.TransientEmailFailure,),
+    autoretry_for=(outbox.TransientEmailFailure,),
     retry_backoff=5,
     retry_backoff_max=600,
     retry_jitter=True,
     max_retries=8,
 )
 def send_outbound_email(outbound_id: int) -> bool:
-    """Send one outbox email (once, however often this task runs)."""
-    return services.outbound_email_send(outbound_id=outbound_id)
+    """Retry one outbox email (sent once, however often this task runs)."""
+    return outbox.outbound_email_send(outbound_id=outbound_id)
 
 
-@shared_task(acks_late=True)
+# The tasks below carry no data, only "look at the database now": acknowledged on
+# receipt, since the outbox and the counted marks are the truth and beat repeats them.
+@shared_task(acks_late=False, ignore_result=True)
+def drain_outbox(linger_seconds: float = 1.5) -> int:
+    """Send queued emails over one SMTP connection until the outbox stays empty a moment."""
+    return outbox.outbox_drain(linger_seconds=linger_seconds)
+
+
+@shared_task(acks_late=False, ignore_result=True)
 def outbox_requeue_stale() -> int:
-    """Re-queue outbox emails left unsent by a broker outage or a dead worker."""
-    return services.outbox_requeue_stale()
+    """Send outbox emails left unsent by a broker outage or a dead worker."""
+    return outbox.outbox_requeue_stale()
 
 
-@shared_task(ignore_result=True)
+@shared_task(acks_late=False, ignore_result=True)
 def tally_counts() -> int:
     """Fold newly verified (or invalidated) signatures into the letters' counts."""
     return counting.tally_apply()
 
 
-@shared_task(ignore_result=True)
+@shared_task(acks_late=False, ignore_result=True)
 def tally_reconcile() -> int:
     """Check every letter's counts against its signatures and repair any difference."""
     return counting.tally_reconcile()

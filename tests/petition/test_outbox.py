@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from petition import services
+from petition import outbox as services
 from petition.models import OutboundEmail
 from tests.factories import SignatureFactory
 
@@ -68,9 +68,14 @@ def test_too_many_transient_failures_end_as_failed(settings) -> None:
     assert outbound.state == OutboundEmail.State.FAILED
 
 
-def test_sweeper_requeues_only_old_unsent_emails() -> None:
+def test_sweeper_leaves_fresh_emails_to_their_nudge() -> None:
+    queued_email()
+    assert services.outbox_requeue_stale() == 0
+    assert len(mail.outbox) == 0
+
+
+def test_sweeper_sends_what_was_left_unsent() -> None:
     old = queued_email(created_at=timezone.now() - timedelta(minutes=5))
-    queued_email()  # fresh: its own task is still on its way
     queued_email(
         created_at=timezone.now() - timedelta(minutes=5), state="sent", sent_at=timezone.now()
     )
@@ -78,6 +83,59 @@ def test_sweeper_requeues_only_old_unsent_emails() -> None:
     old.refresh_from_db()
     assert old.state == OutboundEmail.State.SENT
     assert len(mail.outbox) == 1
+
+
+def test_sweeper_retries_only_emails_whose_backoff_has_passed() -> None:
+    due = queued_email(attempts=1, next_attempt_at=timezone.now() - timedelta(minutes=5))
+    queued_email(attempts=1, next_attempt_at=timezone.now() + timedelta(minutes=5))
+    assert services.outbox_requeue_stale() == 1
+    due.refresh_from_db()
+    assert due.state == OutboundEmail.State.SENT
+    assert len(mail.outbox) == 1
+
+
+def test_drain_sends_every_queued_email_once_over_one_connection() -> None:
+    emails = [queued_email() for _ in range(5)]
+    opened = []
+    from django.core.mail.backends.locmem import EmailBackend
+
+    original = EmailBackend.__init__
+
+    def counting_init(self, *args, **kwargs):
+        opened.append(1)
+        original(self, *args, **kwargs)
+
+    with mock.patch.object(EmailBackend, "__init__", counting_init):
+        assert services.outbox_drain(linger_seconds=0) == 5
+    assert len(opened) == 1
+    assert len(mail.outbox) == 5
+    assert services.outbox_drain(linger_seconds=0) == 0
+    assert {e.state for e in OutboundEmail.objects.filter(pk__in=[e.pk for e in emails])} == {
+        "sent"
+    }
+
+
+def test_drain_stops_at_a_transient_failure_and_schedules_a_retry() -> None:
+    first = queued_email()
+    queued_email()
+    from config.celery import app
+
+    app.conf.task_always_eager = False  # as with a real worker: the retry is queued
+    try:
+        with (
+            mock.patch(
+                "django.core.mail.EmailMessage.send", side_effect=OSError("connection refused")
+            ),
+            mock.patch("petition.tasks.send_outbound_email.apply_async") as retry,
+        ):
+            assert services.outbox_drain(linger_seconds=0) == 0
+    finally:
+        app.conf.task_always_eager = True
+    retry.assert_called_once()
+    assert retry.call_args.kwargs["countdown"] == 5
+    first.refresh_from_db()
+    assert (first.state, first.attempts) == ("queued", 1)
+    assert first.next_attempt_at > timezone.now()
 
 
 def test_operator_can_queue_failed_emails_again(django_capture_on_commit_callbacks) -> None:

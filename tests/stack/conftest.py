@@ -107,6 +107,20 @@ def wait_until_healthy(url: str, timeout: float = 60) -> None:
     raise TimeoutError(f"{url} not healthy after {timeout}s")
 
 
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Static files collected (and compressed) once for every stack test of the run."""
+    root = tmp_path_factory.mktemp("static")
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_STATIC_ROOT": str(root), "DJANGO_SECRET_KEY": "collectstatic"},
+        check=True,
+        timeout=300,
+    )
+    return root
+
+
 @pytest.fixture
 def stack_env() -> dict[str, str]:
     """Extra environment for the stack's processes; a test module may override it."""
@@ -115,7 +129,11 @@ def stack_env() -> dict[str, str]:
 
 @pytest.fixture
 def stack(
-    transactional_db: None, smtp_sink: SmtpSink, tmp_path: Path, stack_env: dict[str, str]
+    transactional_db: None,
+    smtp_sink: SmtpSink,
+    tmp_path: Path,
+    stack_env: dict[str, str],
+    collected_static: Path,
 ) -> Iterator[Stack]:
     if connection.vendor != "postgresql" or not settings.REDIS_URL:
         pytest.fail("the stack tests need DATABASE_URL (PostgreSQL) and REDIS_URL set")
@@ -134,7 +152,7 @@ def stack(
         "REDIS_URL": settings.REDIS_URL,
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_sink.port}",
         "SITE_URL": f"http://127.0.0.1:{port}",
-        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
+        "DJANGO_STATIC_ROOT": str(collected_static),
         "DJANGO_CONN_MAX_AGE": "0",
         "OUTBOX_REQUEUE_AFTER_SECONDS": "2",
         "OUTBOX_SWEEP_SECONDS": "1",
@@ -144,10 +162,6 @@ def stack(
     logs = tmp_path / "logs"
     logs.mkdir()
     stack = Stack(base_url=f"http://127.0.0.1:{port}", env=env, logs=logs)
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-        cwd=ROOT, env=env, check=True, timeout=120,
-    )  # fmt: skip
     with ExitStack() as cleanup:
         cleanup.callback(stack.stop_all)
         stack.start(

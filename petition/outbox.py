@@ -1,0 +1,213 @@
+"""The email outbox: every email is a row, written in the same transaction as its cause.
+
+After commit, a nudge asks a worker to drain the outbox: it sends queued emails one by
+one over a single SMTP connection, each under a row lock and committed as sent right
+after the server accepts it, so two workers never send the same email and a crash
+loses none. A beat task sweeps up anything a lost nudge or a dead worker left behind.
+Delivery is at-least-once: only a crash between the server's acceptance and the commit
+could send one message twice.
+"""
+
+import logging
+import smtplib
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import get_connection
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from .emails import build_signature_email
+from .models import OutboundEmail, Signature
+
+logger = logging.getLogger(__name__)
+
+
+class TransientEmailFailure(Exception):
+    """Sending failed in a way worth retrying (connection lost, 4xx from the server)."""
+
+
+def outbox_enqueue(signature: Signature, kind: str) -> OutboundEmail | None:
+    """Record an email for the signature, within its cap, and nudge a sender after commit.
+
+    Must run inside the transaction that makes the change the email is about.
+    """
+    if signature.emails_sent >= settings.PETITION_MAX_EMAILS_PER_SIGNATURE:
+        logger.info("email cap reached for signature %s; %s not sent", signature.pk, kind)
+        return None
+    Signature.objects.filter(pk=signature.pk).update(emails_sent=F("emails_sent") + 1)
+    outbound = OutboundEmail.objects.create(signature=signature, kind=kind)
+    transaction.on_commit(outbox_nudge, robust=True)
+    return outbound
+
+
+def outbox_nudge() -> None:
+    """Ask a worker to drain the outbox soon; one ask per second is enough, since a drain
+    lingers a little for emails that arrive while it runs. With tasks inline (the embedded
+    default) the outbox is drained now."""
+    from .tasks import drain_outbox
+
+    if drain_outbox.app.conf.task_always_eager:
+        drain_outbox.delay(linger_seconds=0)
+        return
+    try:
+        if cache.add("outbox:nudged", 1, timeout=1):
+            drain_outbox.delay()
+    except Exception:
+        logger.warning("broker or cache unavailable; the outbox sweeper will send", exc_info=True)
+
+
+def _send_next(
+    candidates: QuerySet[OutboundEmail], connection: Any
+) -> tuple[str, OutboundEmail | None]:
+    """Lock the first candidate nobody else holds, send it and record the outcome.
+
+    Returns ("none" | "sent" | "failed" | "transient", the email).
+    """
+    with transaction.atomic():
+        outbound = (
+            candidates.select_for_update(skip_locked=True, of=("self",))
+            .select_related("signature__letter")
+            .first()
+        )
+        if outbound is None:
+            return "none", None
+        outbound.attempts += 1
+        message = build_signature_email(outbound)
+        message.connection = connection
+        try:
+            message.send()
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
+            outbound_mark_failed(outbound, repr(exc))
+            return "failed", outbound
+        except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code >= 500:
+                outbound_mark_failed(outbound, f"{exc.smtp_code} {exc.smtp_error!r}")
+                return "failed", outbound
+            error: Exception = exc
+        except (smtplib.SMTPException, OSError) as exc:
+            error = exc
+        else:
+            outbound.state = OutboundEmail.State.SENT
+            outbound.sent_at = timezone.now()
+            outbound.last_error = ""
+            outbound.save(update_fields=["state", "sent_at", "attempts", "last_error"])
+            return "sent", outbound
+        outbound.last_error = repr(error)[:2000]
+        if outbound.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+            outbound_mark_failed(outbound, outbound.last_error)
+            return "failed", outbound
+        outbound.next_attempt_at = timezone.now() + _backoff(outbound.attempts)
+        outbound.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+        return "transient", outbound
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(600, 5 * 2 ** (attempts - 1)))
+
+
+def outbound_email_send(*, outbound_id: int) -> bool:
+    """Send one queued email (a retry); True if this call sent it. A transient error is
+    recorded and raised as TransientEmailFailure, for the task to retry with backoff."""
+    candidates = OutboundEmail.objects.filter(pk=outbound_id, state=OutboundEmail.State.QUEUED)
+    connection = get_connection()
+    try:
+        outcome, outbound = _send_next(candidates, connection)
+    finally:
+        connection.close()
+    if outcome == "transient":
+        raise TransientEmailFailure(outbound.last_error if outbound else "")
+    return outcome == "sent"
+
+
+def outbox_drain(*, limit: int = 2000, linger_seconds: float = 1.5) -> int:
+    """Send queued first-attempt emails, oldest first, over one SMTP connection, until none
+    has arrived for linger_seconds or limit were sent; returns how many were sent.
+
+    A transient failure stops the drain and hands that email to a retry task with backoff.
+    """
+    from .tasks import send_outbound_email
+
+    candidates = OutboundEmail.objects.filter(
+        state=OutboundEmail.State.QUEUED, attempts=0
+    ).order_by("created_at")
+    connection = get_connection()
+    sent = 0
+    idle_until = time.monotonic() + linger_seconds
+    try:
+        while sent < limit:
+            outcome, outbound = _send_next(candidates, connection)
+            if outcome == "none":
+                if time.monotonic() >= idle_until:
+                    break
+                time.sleep(0.05)
+                continue
+            idle_until = time.monotonic() + linger_seconds
+            if outcome == "sent":
+                sent += 1
+            elif outcome == "transient" and outbound is not None:
+                if send_outbound_email.app.conf.task_always_eager:
+                    break  # inline retries would hold up the web request; beat retries it
+                countdown = _backoff(outbound.attempts).total_seconds()
+                try:
+                    send_outbound_email.apply_async((outbound.pk,), countdown=countdown)
+                except Exception:
+                    logger.warning(
+                        "broker unavailable; the sweeper will retry email %s", outbound.pk
+                    )
+                break
+    finally:
+        connection.close()
+    if sent >= limit:
+        outbox_nudge()
+    return sent
+
+
+def outbound_mark_failed(outbound: OutboundEmail, error: str) -> None:
+    """Record that an email will never be sent, for operators to see in the admin."""
+    outbound.state = OutboundEmail.State.FAILED
+    outbound.last_error = error[:2000]
+    outbound.save(update_fields=["state", "attempts", "last_error"])
+    logger.warning("email %s (%s) failed permanently: %s", outbound.pk, outbound.kind, error)
+
+
+def outbound_retry(*, outbound_ids: list[int]) -> int:
+    """Give failed emails another chance (after an operator fixed the cause); returns how many."""
+    with transaction.atomic():
+        ids = list(
+            OutboundEmail.objects.select_for_update()
+            .filter(pk__in=outbound_ids, state=OutboundEmail.State.FAILED)
+            .values_list("pk", flat=True)
+        )
+        OutboundEmail.objects.filter(pk__in=ids).update(
+            state=OutboundEmail.State.QUEUED, attempts=0, last_error="", next_attempt_at=None
+        )
+        if ids:
+            transaction.on_commit(outbox_nudge, robust=True)
+    return len(ids)
+
+
+def outbox_requeue_stale() -> int:
+    """Send again what a lost nudge, a broker outage or a dead worker left unsent: drain the
+    first attempts now, and queue retries whose backoff has passed. Returns how many."""
+    from .tasks import send_outbound_email
+
+    cutoff = timezone.now() - timedelta(seconds=settings.OUTBOX_REQUEUE_AFTER_SECONDS)
+    queued = OutboundEmail.objects.filter(state=OutboundEmail.State.QUEUED)
+    first_attempts = queued.filter(attempts=0, created_at__lt=cutoff).count()
+    retries = list(
+        queued.filter(attempts__gt=0, next_attempt_at__lt=cutoff)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:1000]
+    )
+    for outbound_id in retries:
+        send_outbound_email.delay(outbound_id)
+    if first_attempts:
+        outbox_drain(linger_seconds=0)
+    if first_attempts or retries:
+        logger.info("outbox sweep: %d unsent, %d retries due", first_attempts, len(retries))
+    return first_attempts + len(retries)
