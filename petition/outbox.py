@@ -31,15 +31,19 @@ class TransientEmailFailure(Exception):
     """Sending failed in a way worth retrying (connection lost, 4xx from the server)."""
 
 
-def outbox_enqueue(signature: Signature, kind: str) -> OutboundEmail | None:
+def outbox_enqueue(
+    signature: Signature, kind: str, *, already_counted: bool = False
+) -> OutboundEmail | None:
     """Record an email for the signature, within its cap, and nudge a sender after commit.
 
     Must run inside the transaction that makes the change the email is about.
+    `already_counted` says the caller created the signature with this email counted.
     """
-    if signature.emails_sent >= settings.PETITION_MAX_EMAILS_PER_SIGNATURE:
-        logger.info("email cap reached for signature %s; %s not sent", signature.pk, kind)
-        return None
-    Signature.objects.filter(pk=signature.pk).update(emails_sent=F("emails_sent") + 1)
+    if not already_counted:
+        if signature.emails_sent >= settings.PETITION_MAX_EMAILS_PER_SIGNATURE:
+            logger.info("email cap reached for signature %s; %s not sent", signature.pk, kind)
+            return None
+        Signature.objects.filter(pk=signature.pk).update(emails_sent=F("emails_sent") + 1)
     outbound = OutboundEmail.objects.create(signature=signature, kind=kind)
     transaction.on_commit(outbox_nudge, robust=True)
     return outbound

@@ -63,30 +63,30 @@ def signature_create(
         letter=letter, email_normalized=email_normalized
     )
     with transaction.atomic():
-        signature = existing.first()
-        if signature is None:
-            try:
-                with transaction.atomic():
-                    signature = Signature.objects.create(
-                        letter=letter,
-                        name=data.name,
-                        email=data.email.strip(),
-                        email_normalized=email_normalized,
-                        title=data.title,
-                        organization=data.organization,
-                        city=data.city,
-                        country=data.country,
-                        comment=data.comment,
-                        show_name=data.show_name,
-                        ip_address=ip_address,
-                        shadow_reason=shadow_reason,
-                    )
-                    if not shadow_reason:
-                        outbox_enqueue(signature, OutboundEmail.Kind.VERIFY)
-                    return signature
-            except IntegrityError:
-                # Someone signed with the same address at the same moment.
-                signature = existing.get()
+        # Most attempts are new signers: try the insert first and let the unique
+        # constraint say when this person has signed already.
+        try:
+            with transaction.atomic():
+                signature = Signature.objects.create(
+                    letter=letter,
+                    name=data.name,
+                    email=data.email.strip(),
+                    email_normalized=email_normalized,
+                    title=data.title,
+                    organization=data.organization,
+                    city=data.city,
+                    country=data.country,
+                    comment=data.comment,
+                    show_name=data.show_name,
+                    ip_address=ip_address,
+                    shadow_reason=shadow_reason,
+                    emails_sent=0 if shadow_reason else 1,
+                )
+                if not shadow_reason:
+                    outbox_enqueue(signature, OutboundEmail.Kind.VERIFY, already_counted=True)
+                return signature
+        except IntegrityError:
+            signature = existing.get()
         if shadow_reason or signature.shadow_reason:
             return signature
         kind = (
