@@ -57,3 +57,20 @@ check: $(STAMP)
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm .pytest_cache
+
+# The benchmark suite: the production stack (gunicorn, Celery, PostgreSQL, Redis, an SMTP
+# sink) on this machine under load; writes bench/results/latest.{json,png}. BENCH_DURATION,
+# BENCH_USERS and BENCH_BIG tune it, BENCH_ARGS passes flags (e.g. --skip-big).
+.PHONY: bench
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	@if command -v wrk >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q wrk; } \
+	    || echo "bench: could not install wrk; the read-path part will be skipped"; \
+	else echo "bench: wrk is missing (as root: apt-get install wrk); the read-path part will be skipped"; fi
+	$(PY) bench/run.py $(BENCH_ARGS)

@@ -1,0 +1,606 @@
+"""`make bench`: the production stack on this machine, under load, measured.
+
+Starts PostgreSQL-backed gunicorn, a Celery worker and beat against a fresh database
+(`undersigned_bench`) and Redis DB 13, with an SMTP sink in this process; signs and
+confirms with locust, reads with wrk, loads a letter with a million signatures; writes
+bench/results/latest.json and latest.png and prints a summary beside the targets.
+
+Settings come from the environment (BENCH_DURATION, BENCH_USERS, BENCH_BIG, ...; see
+README.md, "Benchmarks"); every process started here is stopped on the way out, whatever
+happens.
+"""
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import bigletter
+import psycopg
+import readpath
+import redis
+import report
+import stats
+from processes import Processes, cpu_snapshot, cpu_usage
+from smtpsink import SmtpSink, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+WORK = RESULTS / "run.tmp"  # logs and scratch files of the last run (ignored by git)
+BIN = Path(sys.executable).parent
+DATABASE = "undersigned_bench"
+SLUG = "fair-terms"
+STARTED = time.monotonic()
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+@dataclass
+class Settings:
+    duration_s: int
+    signers: int
+    confirmers: int
+    big_rows: int
+    web_workers: int
+    web_threads: int
+    worker_concurrency: int
+    drain_timeout_s: int
+    converge_timeout_s: int
+    wrk_seconds: int
+    wrk_threads: int
+    wrk_connections: int
+    postgres_url: str
+    redis_url: str
+
+    @classmethod
+    def from_environment(cls, args: argparse.Namespace) -> "Settings":
+        users = args.users or env_int("BENCH_USERS", 50)
+        return cls(
+            duration_s=args.duration or env_int("BENCH_DURATION", 60),
+            signers=users,
+            confirmers=env_int("BENCH_CONFIRMERS", users),
+            big_rows=0 if args.skip_big else env_int("BENCH_BIG", 1_000_000),
+            web_workers=env_int("BENCH_WEB_WORKERS", 4),
+            web_threads=env_int("BENCH_WEB_THREADS", 1),
+            worker_concurrency=env_int("BENCH_WORKER_CONCURRENCY", 2),
+            drain_timeout_s=env_int("BENCH_DRAIN_TIMEOUT", 60),
+            converge_timeout_s=env_int("BENCH_CONVERGE_TIMEOUT", 60),
+            wrk_seconds=env_int("BENCH_WRK_SECONDS", 10),
+            wrk_threads=env_int("BENCH_WRK_THREADS", 2),
+            wrk_connections=env_int("BENCH_WRK_CONNECTIONS", 32),
+            postgres_url=os.environ.get(
+                "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+            ),
+            redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
+        )
+
+
+def say(message: str) -> None:
+    print(f"[{time.monotonic() - STARTED:6.1f}s] {message}", flush=True)
+
+
+class Bench:
+    """One run: the stack, its settings, and the results as they come in."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.processes = Processes(logs=WORK / "logs")
+        self.sink = SmtpSink(links_path=WORK / "links.txt")
+        self.database_url = settings.postgres_url.rsplit("/", 1)[0] + f"/{DATABASE}"
+        self.results: dict[str, Any] = {}
+        self.errors: list[str] = []
+        self.env: dict[str, str] = {}
+        self.db: psycopg.Connection | None = None
+        self.letter_id = 0
+
+    # --- set-up --------------------------------------------------------------------------
+    def database_create(self) -> None:
+        with psycopg.connect(self.settings.postgres_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {DATABASE}")
+        redis.Redis.from_url(self.settings.redis_url).flushdb()
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108
+            "LANG": "C.UTF-8",
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.settings.redis_url,
+            "EMAIL_URL": f"smtp://127.0.0.1:{self.sink.port}",
+            "SITE_URL": self.base_url,
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_DEBUG": "0",
+            "DJANGO_HTTPS": "0",
+            "DJANGO_STATIC_ROOT": str(WORK / "static"),
+            "TRUSTED_PROXIES": "127.0.0.1/32",
+            "LOG_LEVEL": "WARNING",
+            "DJANGO_CONN_MAX_AGE": "60",
+        }
+
+    def manage(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"manage.py {args[0]} failed ({done.returncode}):\n{done.stderr[-3000:]}"
+            )
+        return done
+
+    def start_stack(self) -> None:
+        s = self.settings
+        web = [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
+               "--workers", str(s.web_workers), "--backlog", "2048"]  # fmt: skip
+        if s.web_threads > 1:
+            web += ["--worker-class", "gthread", "--threads", str(s.web_threads)]
+        self.processes.start("gunicorn", web, env=self.env, cwd=ROOT)
+        self.processes.start(
+            "worker",
+            [str(BIN / "celery"), "-A", "config", "worker", "--loglevel", "WARNING",
+             "--concurrency", str(s.worker_concurrency), "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "--hostname", "bench@%h"],
+            env=self.env, cwd=ROOT,
+        )  # fmt: skip
+        self.processes.start(
+            "beat",
+            [str(BIN / "celery"), "-A", "config", "beat", "--loglevel", "WARNING",
+             "--schedule", str(WORK / "celerybeat-schedule")],
+            env=self.env, cwd=ROOT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for name in ("gunicorn", "worker", "beat"):
+                process = self.processes.running[name]
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited:\n{self.processes.log_tail(name)}")
+            try:
+                if readpath.http_get(f"{self.base_url}/health/", timeout=2).status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn not healthy in 60 s:\n{self.processes.log_tail('gunicorn')}")
+
+    def set_up(self) -> None:
+        say(f"database {DATABASE} (fresh) and Redis {self.settings.redis_url} (flushed)")
+        self.database_create()
+        self.sink.start()
+        self.env = self.environment()
+        say("migrate, collectstatic, import_letter demo/fair-terms.md")
+        self.manage("migrate", "--noinput")
+        self.manage("collectstatic", "--noinput", "--verbosity", "0")
+        self.manage("import_letter", "demo/fair-terms.md")
+        self.db = psycopg.connect(self.database_url, autocommit=True)
+        self.letter_id = self.scalar("SELECT id FROM letters_letter WHERE slug = %s", SLUG)
+        s = self.settings
+        web = f"{s.web_workers} workers" + (
+            f" x {s.web_threads} threads (gthread)" if s.web_threads > 1 else " (sync)"
+        )
+        say(f"starting gunicorn ({web}) on {self.base_url}, Celery worker "
+            f"(concurrency {s.worker_concurrency}), beat, SMTP sink on :{self.sink.port}")  # fmt: skip
+        self.start_stack()
+
+    def scalar(self, sql: str, *params: object) -> Any:
+        assert self.db is not None
+        row = self.db.execute(sql, params).fetchone()  # type: ignore[arg-type]
+        return row[0] if row else None
+
+    # --- signing and confirming ------------------------------------------------------------
+    def sign(self) -> None:
+        s = self.settings
+        files = {
+            "BENCH_LINKS_FILE": WORK / "links.txt",
+            "BENCH_RECORDS_FILE": WORK / "requests.csv",
+            "BENCH_PHASE_FILE": WORK / "phase.json",
+            "BENCH_STOP_FILE": WORK / "stop",
+        }
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108
+            "BENCH_SLUG": SLUG,
+            "BENCH_SIGN_SECONDS": str(s.duration_s),
+            "BENCH_CONFIRMERS": str(s.confirmers),
+            **{k: str(v) for k, v in files.items()},
+        }
+        users = s.signers + s.confirmers
+        run_time = s.duration_s + s.drain_timeout_s + 60  # a bound, should run.py not stop it
+        say(f"signing for {s.duration_s} s: {s.signers} signers, {s.confirmers} confirmers")
+        groups = {name: self.processes.pid(name) for name in ("gunicorn", "worker", "beat")}
+        locust = self.processes.start(
+            "locust",
+            [str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+             "--users", str(users), "--spawn-rate", str(users), "--host", self.base_url,
+             "--run-time", f"{run_time}s", "--stop-timeout", "5", "--only-summary",
+             "--loglevel", "WARNING", *([] if s.confirmers else ["Signer"])],
+            env=env, cwd=WORK,
+        )  # fmt: skip
+        groups["locust"] = locust.pid
+        phase_file = files["BENCH_PHASE_FILE"]
+        deadline = time.monotonic() + 30
+        while not phase_file.exists():
+            if locust.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"locust did not start:\n{self.processes.log_tail('locust')}")
+            time.sleep(0.05)
+        phase = json.loads(phase_file.read_text())
+        before = cpu_snapshot(groups)
+        while (left := phase["sign_end"] - time.time()) > 0:
+            time.sleep(min(10.0, left))
+            say(f"  {len(self.sink.snapshot())} emails received so far")
+        after = cpu_snapshot(groups)
+        self.results["cpu_during_signing"] = cpu_usage(before, after)
+        drained = self.drain(phase)
+        files["BENCH_STOP_FILE"].touch()
+        try:
+            locust.wait(30)
+        except subprocess.TimeoutExpired:
+            self.errors.append("locust did not stop within 30 s of being asked; stopped it")
+        self.processes.stop("locust")
+        self.results["locust_exit_code"] = locust.returncode
+        self.sign_results(phase, files["BENCH_RECORDS_FILE"], drained)
+
+    def pending(self) -> tuple[int, set[int]]:
+        """Signatures of the letter still waiting for confirmation, and its verify emails."""
+        assert self.db is not None
+        waiting = self.scalar(
+            "SELECT count(*) FROM petition_signature WHERE letter_id = %s "
+            "AND status = 'pending' AND shadow_reason = ''",
+            self.letter_id,
+        )
+        verify_ids = {
+            row[0]
+            for row in self.db.execute(
+                "SELECT o.id FROM petition_outboundemail o JOIN petition_signature s "
+                "ON s.id = o.signature_id WHERE s.letter_id = %s AND o.kind = 'verify'",
+                (self.letter_id,),
+            )
+        }
+        return waiting, verify_ids
+
+    def drain(self, phase: dict[str, float]) -> dict[str, Any]:
+        """Wait until every verify email has arrived and every link has been followed."""
+        say(
+            f"signing stopped; following the remaining links (at most {self.settings.drain_timeout_s} s)"
+        )
+        started = time.monotonic()
+        deadline = started + self.settings.drain_timeout_s
+        confirming = self.settings.confirmers > 0
+        while True:
+            waiting, verify_ids = self.pending()
+            received = {r.outbox_id for r in self.sink.snapshot()}
+            complete = verify_ids <= received and (waiting == 0 or not confirming)
+            if complete or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        seconds = time.monotonic() - started
+        say(f"  drained in {seconds:.1f} s" if complete else
+            f"  drain timed out: {waiting} signatures unconfirmed, "
+            f"{len(verify_ids - received)} verify emails not received")  # fmt: skip
+        return {"complete": complete, "seconds": round(seconds, 1), "unconfirmed": waiting,
+                "ended_at": time.time()}  # fmt: skip
+
+    def sign_results(self, phase: dict[str, float], records: Path, drained: dict[str, Any]) -> None:
+        s = self.settings
+        requests = stats.read_requests(records)
+        t0 = phase["sign_start"]
+        window = int(drained["ended_at"] - t0) + 1
+        signs = [r for r in requests if r.what == "sign"]
+        confirms = [r for r in requests if r.what == "confirm"]
+        confirms_in_phase = [r for r in confirms if r.end <= phase["sign_end"]]
+        self.results["signing"] = {
+            **stats.summarize(signs, s.duration_s),
+            "series": stats.per_second(signs, t0, s.duration_s + 2),
+        }
+        self.results["letter_page_on_start"] = stats.summarize(
+            [r for r in requests if r.what == "page"], s.duration_s
+        )
+        self.results["confirming"] = {
+            **stats.summarize(confirms_in_phase, s.duration_s),
+            "ok_total": sum(r.outcome == "ok" for r in confirms),
+            "errors_total": dict(Counter(r.outcome for r in confirms if r.outcome != "ok")),
+            "page": stats.summarize([r for r in requests if r.what == "confirm_page"], window),
+            "drain": drained,
+            "series": stats.per_second(confirms, t0, window),
+        }
+        self.email_results(t0, window)
+        sign = self.results["signing"]
+        say(f"  accepted {sign['ok']} signatures ({sign['per_second']}/s), "
+            f"p50 {sign['p50_ms']} ms, p99 {sign['p99_ms']} ms, errors {sign['errors']}")  # fmt: skip
+
+    def email_results(self, t0: float, window: int) -> None:
+        assert self.db is not None
+        rows = self.db.execute(
+            "SELECT o.id, o.kind, o.state, extract(epoch FROM o.created_at)::float8 "
+            "FROM petition_outboundemail o JOIN petition_signature s ON s.id = o.signature_id "
+            "WHERE s.letter_id = %s",
+            (self.letter_id,),
+        ).fetchall()
+        created = {row[0]: row[3] for row in rows}
+        received = self.sink.snapshot()
+        times = Counter(r.outbox_id for r in received)
+        first: dict[int, float] = {}
+        for r in received:
+            if r.outbox_id is not None and r.outbox_id not in first:
+                first[r.outbox_id] = r.at
+        delays = [first[i] - created[i] for i in first if i in created]
+        verify_ids = {row[0] for row in rows if row[1] == "verify"}
+        self.results["email"] = {
+            "outbox_rows": len(rows),
+            "outbox_by_kind": dict(Counter(row[1] for row in rows)),
+            "outbox_by_state": dict(Counter(row[2] for row in rows)),
+            "received": len(received),
+            "received_with_link": sum(r.link is not None for r in received),
+            "delay_p50_s": stats.rounded(stats.percentile(delays, 50), 2),
+            "delay_p99_s": stats.rounded(stats.percentile(delays, 99), 2),
+            "delay_max_s": stats.rounded(max(delays), 2) if delays else None,
+            "lost": len(verify_ids - set(first)),
+            "duplicated": sum(1 for n in times.values() if n > 1),
+            "unknown": sum(1 for r in received if r.outbox_id not in created),
+            "received_per_second": stats.counts_per_second((r.at for r in received), t0, window),
+        }
+        e = self.results["email"]
+        say(f"  emails: {e['received']} received, delay p50 {e['delay_p50_s']} s, "
+            f"p99 {e['delay_p99_s']} s, lost {e['lost']}, duplicated {e['duplicated']}")  # fmt: skip
+
+    # --- counts ------------------------------------------------------------------------
+    def converge(self) -> None:
+        truth = self.scalar(
+            "SELECT count(*) FROM petition_signature WHERE letter_id = %s "
+            "AND status = 'verified' AND shadow_reason = ''",
+            self.letter_id,
+        )
+        url = f"{self.base_url}/api/v1/letters/{SLUG}"
+        started = time.monotonic()
+        first = shown = None
+        while True:
+            answer = readpath.http_get(url, timeout=5)
+            shown = json.loads(answer.body)["signature_count"] if answer.status == 200 else None
+            first = shown if first is None else first
+            elapsed = time.monotonic() - started
+            if shown == truth or elapsed > self.settings.converge_timeout_s:
+                break
+            time.sleep(0.2)
+        self.results["count_convergence"] = {
+            "verified_in_database": truth,
+            "api_count_when_load_stopped": first,
+            "api_count_final": shown,
+            "exact": shown == truth,
+            "seconds": round(elapsed, 2) if shown == truth else None,
+        }
+        say(f"count: database {truth}, API {first} when the load stopped, "
+            + (f"exact after {elapsed:.1f} s" if shown == truth else f"still {shown} after {elapsed:.0f} s"))  # fmt: skip
+
+    # --- read path ---------------------------------------------------------------------
+    def read_path(self) -> None:
+        s = self.settings
+        out: dict[str, Any] = {}
+        self.results["read_path"] = out
+        if not readpath.wrk_available():
+            out["skipped"] = "wrk is not installed (Debian: apt-get install wrk)"
+            say(f"read path skipped: {out['skipped']}")
+            return
+        paths = {
+            "count_json": f"/embed/{SLUG}/count.json",
+            "robots_txt": "/robots.txt",
+            "badge_svg": f"/embed/{SLUG}/badge.svg",
+        }
+        for name, path in paths.items():
+            status = readpath.http_get(self.base_url + path).status
+            if status != 200:
+                out[name] = {"path": path, "skipped": f"answers {status}, not 200"}
+                say(f"read path: {path} answers {status}; skipped")
+                continue
+            say(f"wrk {s.wrk_seconds} s on {path}")
+            out[name] = {"path": path, **readpath.wrk(
+                self.base_url + path, threads=s.wrk_threads, connections=s.wrk_connections,
+                seconds=s.wrk_seconds,
+            )}  # fmt: skip
+            say(f"  {out[name].get('requests_per_second')} req/s, "
+                f"p99 {out[name].get('p99_ms')} ms")  # fmt: skip
+        count = out.get("count_json", {}).get("requests_per_second")
+        trivial = out.get("robots_txt", {}).get("requests_per_second")
+        if count and trivial:
+            out["count_to_trivial_ratio"] = round(count / trivial, 2)
+
+    # --- a million signatures ----------------------------------------------------------
+    def big_letter(self) -> None:
+        rows = self.settings.big_rows
+        out: dict[str, Any] = {"rows": rows}
+        self.results["big_letter"] = out
+        # Nothing else may tally meanwhile: the timing is of one tally over every row.
+        self.processes.stop("beat")
+        self.processes.stop("worker")
+        self.manage("import_letter", str(bigletter.write_letter_file(WORK)))
+        letter_id = self.scalar("SELECT id FROM letters_letter WHERE slug = %s", bigletter.SLUG)
+        assert self.db is not None
+        say(f"big letter: COPY {rows:,} verified signatures")
+        out["load"] = bigletter.bulk_load(self.db, letter_id, rows)
+        say(f"  copied in {out['load']['copy_seconds']} s; tally (batches of 20000)")
+        out["tally"] = bigletter.timed_shell(self.manage, bigletter.TALLY_CODE, timeout=600)
+        out["tally"]["counted_rows"] = self.scalar(
+            "SELECT count(*) FROM petition_signature WHERE letter_id = %s AND counted", letter_id
+        )
+        say(f"  tally folded {out['tally']['result']} signatures in {out['tally']['seconds']} s")
+        started = time.perf_counter()
+        self.db.execute("VACUUM (ANALYZE) petition_signature")
+        out["vacuum_seconds"] = round(time.perf_counter() - started, 1)
+        out["reads"] = reads = {}
+        for name, path in {
+            "letter_page": f"/letters/{bigletter.SLUG}/",
+            "count_json": f"/embed/{bigletter.SLUG}/count.json",
+            "api_detail": f"/api/v1/letters/{bigletter.SLUG}",
+            "api_signatures": f"/api/v1/letters/{bigletter.SLUG}/signatures",
+        }.items():
+            reads[name] = readpath.timed_gets(self.base_url + path, count=50)
+            if reads[name]["status"] != 200:
+                reads[name]["note"] = f"answers {reads[name]['status']}; not measured"
+                for key in ("p50_ms", "p99_ms", "max_ms"):
+                    reads[name].pop(key)
+            say(f"  GET {path}: status {reads[name]['status']}, p50 "
+                f"{reads[name].get('p50_ms')} ms, p99 {reads[name].get('p99_ms')} ms")  # fmt: skip
+        self.big_count_check(letter_id, reads)
+        say("  export_signatures to CSV")
+        csv_path = WORK / "big-letter.csv"
+        out["export"] = bigletter.export_csv(
+            [sys.executable, "manage.py", "export_signatures", bigletter.SLUG, "--output",
+             str(csv_path)],
+            env=self.env, cwd=ROOT, output=csv_path, log=WORK / "logs" / "export.log",
+            timeout=600,
+        )  # fmt: skip
+        csv_path.unlink(missing_ok=True)
+        say(f"  export: {out['export']}")
+        out["reconcile"] = bigletter.timed_shell(self.manage, bigletter.RECONCILE_CODE, timeout=600)
+        say(f"  reconcile in {out['reconcile']['seconds']} s, "
+            f"repaired {out['reconcile']['result']} rows")  # fmt: skip
+
+    def big_count_check(self, letter_id: int, reads: dict[str, Any]) -> None:
+        answer = readpath.http_get(f"{self.base_url}/embed/{bigletter.SLUG}/count.json")
+        if answer.status == 200:
+            reads["count_json"]["count"] = json.loads(answer.body).get("count")
+
+
+@contextmanager
+def phase(bench: Bench, name: str) -> Iterator[None]:
+    """Run one part; an error is recorded and reported, and the run goes on to the next."""
+    started = time.monotonic()
+    try:
+        yield
+    except Exception as exc:
+        bench.errors.append(f"{name}: {exc}")
+        say(f"{name} FAILED: {exc}")
+        (WORK / "logs" / f"{name}.traceback").write_text(traceback.format_exc())
+    finally:
+        bench.results.setdefault("phase_seconds", {})[name] = round(time.monotonic() - started, 1)
+
+
+def git_commit() -> tuple[str, bool]:
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+
+    return git("rev-parse", "HEAD") or "unknown", bool(git("status", "--porcelain"))
+
+
+def postgres_version(url: str) -> str:
+    try:
+        with psycopg.connect(url) as conn:
+            return str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+    except psycopg.Error:
+        return "unknown"
+
+
+def finish(bench: Bench) -> int:
+    results = bench.results
+    commit, dirty = git_commit()
+    ordered: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "postgresql": postgres_version(bench.settings.postgres_url),
+        "settings": {
+            **asdict(bench.settings),
+            "gunicorn": {
+                "workers": bench.settings.web_workers,
+                "threads": bench.settings.web_threads,
+                "worker_class": "gthread" if bench.settings.web_threads > 1 else "sync",
+            },
+        },
+        **results,
+        "errors": bench.errors,
+        "elapsed_seconds": round(time.monotonic() - STARTED, 1),
+    }
+    ordered["targets"] = report.targets(ordered)
+    interrupted = "interrupted" in bench.errors
+    if not interrupted:  # a run cut short must not replace the last complete one
+        RESULTS.mkdir(exist_ok=True)
+        report.write_json(ordered, RESULTS / "latest.json")
+        try:
+            report.plot(ordered, RESULTS / "latest.png")
+        except Exception as exc:
+            bench.errors.append(f"plot: {exc}")
+    print()
+    print(report.summary_table(ordered))
+    usage = ordered.get("cpu_during_signing")
+    if usage:
+        parts = ", ".join(
+            f"{k} {v}" for k, v in usage.items() if k not in {"cores", "machine_iowait"} and v
+        )
+        print(f"\nCPU cores used while signing (of {usage['cores']}): {parts}")
+    if interrupted:
+        print(f"\nInterrupted: bench/results/latest.* kept as they were; logs in {WORK / 'logs'}")
+    else:
+        print(f"\nWrote bench/results/latest.json and latest.png; logs in {WORK / 'logs'}")
+    print(f"Total {ordered['elapsed_seconds']} s.")
+    for error in bench.errors:
+        print(f"ERROR {error}")
+    return 1 if bench.errors else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--skip-big", action="store_true", help="skip the 1M-signature letter")
+    parser.add_argument("--duration", type=int, help="seconds of signing (BENCH_DURATION)")
+    parser.add_argument("--users", type=int, help="concurrent signers (BENCH_USERS)")
+    args = parser.parse_args()
+    settings = Settings.from_environment(args)
+    shutil.rmtree(WORK, ignore_errors=True)
+    (WORK / "logs").mkdir(parents=True)
+    bench = Bench(settings)
+
+    def stop_on_signal(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGHUP, stop_on_signal)
+    try:
+        bench.set_up()
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("signing", bench.sign),
+            ("count_convergence", bench.converge),
+            ("read_path", bench.read_path),
+        ]
+        if settings.big_rows > 0:
+            steps.append(("big_letter", bench.big_letter))
+        for name, step in steps:
+            with phase(bench, name):
+                step()
+    except KeyboardInterrupt:
+        say("interrupted; stopping everything this run started")
+        bench.errors.append("interrupted")
+    except Exception as exc:
+        bench.errors.append(f"set-up: {exc}")
+        say(f"set-up FAILED: {exc}")
+    finally:
+        bench.processes.stop_all()
+        bench.sink.stop()
+        if bench.db is not None:
+            bench.db.close()
+    return finish(bench)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
