@@ -2,6 +2,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -88,13 +89,21 @@ class SmtpSink:
             return list(self.messages)
 
 
-@pytest.fixture
-def smtp_sink() -> Iterator[SmtpSink]:
-    sink = SmtpSink(port=free_port())
+@contextmanager
+def serving(sink: SmtpSink) -> Iterator[SmtpSink]:
+    """Run the sink as an SMTP server on loopback for the duration of the block."""
     controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
     controller.start()
-    yield sink
-    controller.stop()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    with serving(SmtpSink(port=free_port())) as sink:
+        yield sink
 
 
 def eventually(check: Callable[[], bool], timeout: float = 30, interval: float = 0.1) -> bool:

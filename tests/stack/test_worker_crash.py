@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from petition.models import OutboundEmail
-from tests.conftest import SmtpSink, eventually, free_port
+from tests.conftest import SmtpSink, eventually, free_port, serving
 from tests.factories import LetterFactory
 
 from .conftest import Stack
@@ -42,13 +42,8 @@ class SlowSmtpSink(SmtpSink):
 
 @pytest.fixture
 def smtp_sink() -> Iterator[SmtpSink]:
-    from aiosmtpd.controller import Controller
-
-    sink = SlowSmtpSink(port=free_port())
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
-    controller.start()
-    yield sink
-    controller.stop()
+    with serving(SlowSmtpSink(port=free_port())) as sink:
+        yield sink
 
 
 @pytest.fixture
