@@ -93,6 +93,11 @@ def signature_confirm(request: HttpRequest, slug: str, token: str) -> HttpRespon
         signature, newly_verified = signature_verify(signature_id=signature_id, letter_id=letter.pk)
     except LinkInvalid:
         return _link_error(request, letter, expired=False)
+    count = letter_signature_count(letter)
+    if newly_verified:
+        # The tally folds this signature in within seconds; the signer sees it now.
+        signature.refresh_from_db(fields=["counted"])
+        count += 0 if signature.counted else 1
     return render(
         request,
         "petition/signature_confirmed.html",
@@ -100,7 +105,7 @@ def signature_confirm(request: HttpRequest, slug: str, token: str) -> HttpRespon
             "letter": letter,
             "signature": signature,
             "newly_verified": newly_verified,
-            "signature_count": letter_signature_count(letter),
+            "signature_count": count,
         },
     )
 

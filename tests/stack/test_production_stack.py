@@ -81,6 +81,7 @@ def test_sign_receive_email_confirm_and_count_on_the_production_stack(
     confirmed = confirm_over_http(link)
     assert confirmed.status_code == 200
     assert "your signature counts" in confirmed.text
+    assert "now has 1 verified signature." in confirmed.text  # even before the tally runs
     # The tally job folds the verification into the count within seconds.
     assert eventually(lambda: public_count(stack, letter) == 1, timeout=15), stack.log_tail()
 
