@@ -22,6 +22,8 @@ urlpatterns = [
         name="signature_confirm",
     ),
     path("embed/<slug:slug>/count.json", embed.count_json, name="embed_count_json"),
+    path("embed/<slug:slug>/badge.svg", embed.badge_svg, name="embed_badge_svg"),
+    path("embed/<slug:slug>/shields.json", embed.shields_json, name="embed_shields_json"),
     path("robots.txt", petition_views.robots_txt, name="robots_txt"),
     path("privacy/", TemplateView.as_view(template_name="privacy.html"), name="privacy"),
     path("health/", petition_views.health, name="health"),

@@ -102,3 +102,57 @@ def test_export_command_writes_counted_signatures_only(tmp_path) -> None:
 def test_robots_txt_keeps_crawlers_off_confirmation_links(client: Client) -> None:
     body = client.get("/robots.txt").content.decode()
     assert "Disallow: /letters/*/confirm/" in body
+
+
+def test_badge_is_valid_svg_with_the_count_and_goal(client: Client, tally) -> None:
+    from xml.etree import ElementTree
+
+    letter = LetterFactory(slug="fair", goal=1000)
+    SignatureFactory.create_batch(2, letter=letter, verified=True)
+    tally()
+    response = client.get("/embed/fair/badge.svg?goal=1")
+    assert response["Content-Type"].startswith("image/svg+xml")
+    assert response["Access-Control-Allow-Origin"] == "*"
+    root = ElementTree.fromstring(response.content)
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "2 / 1,000" in texts
+    assert "signatures" in texts
+    assert not response.cookies
+
+
+def test_badge_label_is_escaped_never_reflected_raw(client: Client) -> None:
+    from xml.etree import ElementTree
+
+    LetterFactory(slug="fair")
+    response = client.get("/embed/fair/badge.svg", {"label": '<script>alert(1)</script>"'})
+    assert response.status_code == 200
+    assert b"<script>" not in response.content
+    ElementTree.fromstring(response.content)  # still well-formed
+
+
+def test_badge_refuses_an_overlong_label_and_unknown_letters(client: Client) -> None:
+    LetterFactory(slug="fair")
+    assert client.get("/embed/fair/badge.svg", {"label": "x" * 41}).status_code == 400
+    assert client.get("/embed/nope/badge.svg").status_code == 404
+
+
+def test_warm_badge_needs_no_database_query(client: Client, django_assert_num_queries) -> None:
+    LetterFactory(slug="fair")
+    first = client.get("/embed/fair/badge.svg")
+    with django_assert_num_queries(0):
+        again = client.get("/embed/fair/badge.svg", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+
+
+def test_shields_endpoint_speaks_the_shields_io_format(client: Client, tally) -> None:
+    letter = LetterFactory(slug="fair", goal=2)
+    SignatureFactory.create_batch(2, letter=letter, verified=True)
+    tally()
+    data = client.get("/embed/fair/shields.json").json()
+    assert data == {
+        "schemaVersion": 1,
+        "label": "signatures",
+        "message": "2 / 2",
+        "color": "green",
+        "cacheSeconds": 300,
+    }
