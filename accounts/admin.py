@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
@@ -19,3 +20,8 @@ class UserAdmin(BaseUserAdmin):
         ("Important dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+# Operators sign in to the admin through allauth's login, which asks for their second
+# factor; Django's own admin login form would skip it.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_countries",
     "ninja",
     "accounts",
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.framing.FramingPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -68,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.StaffMFAMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
 ]
 
@@ -168,6 +171,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "petition.tasks.tally_reconcile",
         "schedule": TALLY_RECONCILE_SECONDS,
     },
+    "anomalies-flag": {
+        "task": "petition.tasks.anomalies_flag",
+        "schedule": env.float("ANOMALY_SCAN_SECONDS", default=300.0),
+        "options": {"expires": 120},
+    },
+    "ip-addresses-erase": {
+        "task": "petition.tasks.ip_addresses_erase",
+        "schedule": 3600.0,
+        "options": {"expires": 600},
+    },
 }
 
 # --- Email ----------------------------------------------------------------------------
@@ -188,8 +201,25 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = urlsplit(SITE_URL).scheme or "http"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "/dashboard/"
 LOGIN_URL = "account_login"
+# allauth's emails (address confirmation, password reset, MFA notices) go through the
+# outbox like every other email: queued in the database, sent by a worker.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
+# Per client IP ("ip"), per email address tried ("key") or per account ("user"); over a
+# limit, allauth answers 429 (or, for failed logins, refuses with a form error).
+ACCOUNT_RATE_LIMITS = {
+    "login": env.str("ACCOUNT_RATE_LIMIT_LOGIN", default="30/m/ip"),
+    "login_failed": env.str("ACCOUNT_RATE_LIMIT_LOGIN_FAILED", default="10/m/ip,5/5m/key"),
+    "signup": env.str("ACCOUNT_RATE_LIMIT_SIGNUP", default="10/m/ip,50/h/ip"),
+    "reset_password": "10/m/ip,3/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "reauthenticate": "10/m/user",
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -242,6 +272,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 # --- Undersigned ----------------------------------------------------------------------
 # How long an emailed verification link stays valid (seconds; default 7 days).
 PETITION_VERIFY_LINK_MAX_AGE = env.int("PETITION_VERIFY_LINK_MAX_AGE", default=7 * 24 * 3600)
+# How long the emailed "manage your signature" link stays valid (seconds; default 30 days).
+PETITION_MANAGE_LINK_MAX_AGE = env.int("PETITION_MANAGE_LINK_MAX_AGE", default=30 * 24 * 3600)
 # Emails of any kind one signature may trigger (first link, re-sends, "already signed"),
 # so a form cannot be used to bomb someone's inbox.
 PETITION_MAX_EMAILS_PER_SIGNATURE = env.int("PETITION_MAX_EMAILS_PER_SIGNATURE", default=4)
@@ -252,6 +284,9 @@ PETITION_RATE_LIMITS = {
     "ip_letter_sustained": env.str("RATE_LIMIT_IP_LETTER_SUSTAINED", default="60/3600"),
     "ip_site": env.str("RATE_LIMIT_IP_SITE", default="200/3600"),
     "email": env.str("RATE_LIMIT_EMAIL", default="20/3600"),
+    # Requests for a "manage your signature" link (these emails are outside the cap above).
+    "manage_ip": env.str("RATE_LIMIT_MANAGE_IP", default="20/3600"),
+    "manage_email": env.str("RATE_LIMIT_MANAGE_EMAIL", default="3/3600"),
 }
 # Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed. Empty: the client
 # address is REMOTE_ADDR, whatever headers say.
@@ -264,6 +299,28 @@ for _name, _rate in PETITION_RATE_LIMITS.items():
 # An email not sent this long after it was queued is queued again by the sweeper.
 OUTBOX_REQUEUE_AFTER_SECONDS = env.int("OUTBOX_REQUEUE_AFTER_SECONDS", default=60)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+
+# --- Authoring and moderation ---------------------------------------------------------
+# Letters published by their owners wait for site staff before going public.
+LETTERS_REQUIRE_APPROVAL = env.bool("LETTERS_REQUIRE_APPROVAL", default=False)
+# Everyone holding a role on a letter (owner, moderator) must set up TOTP first.
+UNDERSIGNED_REQUIRE_MFA = env.bool("REQUIRE_MFA_FOR_MODERATORS", default=False)
+MFA_SETUP_URL = "/accounts/2fa/totp/activate/"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = SITE_NAME
+INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
+# Signers' IP addresses are kept this long for moderation (bursts, CIDR invalidation),
+# then erased by a periodic task.
+PETITION_IP_RETENTION_DAYS = env.int("PETITION_IP_RETENTION_DAYS", default=30)
+# The anomaly scan: how often, over how much recent history, and its thresholds per hour.
+ANOMALY_SCAN_SECONDS = env.float("ANOMALY_SCAN_SECONDS", default=300.0)
+ANOMALY_WINDOW_HOURS = env.int("ANOMALY_WINDOW_HOURS", default=3)
+ANOMALY_BURST_PER_IP = env.int("ANOMALY_BURST_PER_IP", default=5)
+ANOMALY_BURST_PER_DOMAIN = env.int("ANOMALY_BURST_PER_DOMAIN", default=30)
+# Extra disposable-address domains on top of the list shipped with the project.
+ANOMALY_EXTRA_DISPOSABLE_DOMAINS = env.list("ANOMALY_EXTRA_DISPOSABLE_DOMAINS", default=[])
+# Bulk invalidation changes this many signatures per transaction.
+MODERATION_BATCH_SIZE = env.int("MODERATION_BATCH_SIZE", default=1000)
 
 LOGGING = {
     "version": 1,

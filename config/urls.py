@@ -3,12 +3,14 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from letters import views as letter_views
-from petition import embed
+from petition import embed, oembed
 from petition import views as petition_views
 from petition.api import api
 
 urlpatterns = [
     path("", letter_views.home, name="home"),
+    path("", include("letters.authoring_urls")),
+    path("account/", include("accounts.urls")),
     path("letters/<slug:slug>/", letter_views.letter_detail, name="letter_detail"),
     path("letters/<slug:slug>/sign/", petition_views.signature_submit, name="signature_submit"),
     path(
@@ -16,6 +18,8 @@ urlpatterns = [
         petition_views.signature_submitted,
         name="signature_submitted",
     ),
+    path("letters/<slug:slug>/moderation/", include("petition.moderation_urls")),
+    path("letters/<slug:slug>/manage/", include("petition.selfservice_urls")),
     path(
         "letters/<slug:slug>/confirm/<str:token>/",
         petition_views.signature_confirm,
@@ -24,6 +28,9 @@ urlpatterns = [
     path("embed/<slug:slug>/count.json", embed.count_json, name="embed_count_json"),
     path("embed/<slug:slug>/badge.svg", embed.badge_svg, name="embed_badge_svg"),
     path("embed/<slug:slug>/shields.json", embed.shields_json, name="embed_shields_json"),
+    path("embed/<slug:slug>/", embed.widget, name="embed_widget"),
+    path("embed.js", embed.loader_js, name="embed_loader"),
+    path("oembed", oembed.oembed, name="oembed"),
     path("robots.txt", petition_views.robots_txt, name="robots_txt"),
     path("privacy/", TemplateView.as_view(template_name="privacy.html"), name="privacy"),
     path("health/", petition_views.health, name="health"),

@@ -1,0 +1,51 @@
+"""How allauth talks to the rest of the site: its emails go through the outbox."""
+
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.core.mail import EmailMultiAlternatives
+
+from petition.models import OutboundEmail
+from petition.outbox import outbox_enqueue_message
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """Render the email as allauth would, then queue it in the outbox instead of
+        sending it: no SMTP conversation inside a web request, and an SMTP outage delays
+        a confirmation or password-reset email instead of losing it."""
+        # allauth keeps the current request in a context variable while it handles one.
+        from allauth.core import context as allauth_context
+
+        request = allauth_context.request
+        full_context: dict[str, Any] = {"request": request, "email": email}
+        if request is not None:
+            from django.contrib.sites.shortcuts import get_current_site
+
+            full_context["current_site"] = get_current_site(request)
+        full_context.update(context)
+        message = self.render_mail(template_prefix, email, full_context)
+        body_html = ""
+        if isinstance(message, EmailMultiAlternatives):
+            body_text = str(message.body)
+            for content, mimetype in message.alternatives:
+                if mimetype == "text/html":
+                    body_html = str(content)
+        elif message.content_subtype == "html":
+            body_text, body_html = "", str(message.body)
+        else:
+            body_text = str(message.body)
+        for recipient in message.to:
+            outbox_enqueue_message(
+                kind=OutboundEmail.Kind.ACCOUNT,
+                to=recipient,
+                subject=message.subject,
+                body_text=body_text,
+                body_html=body_html,
+            )
+
+    def get_client_ip(self, request: Any) -> str:
+        """The same client address the signing rate limits use (TRUSTED_PROXIES aware)."""
+        from petition.screening import client_ip
+
+        return client_ip(request) or super().get_client_ip(request)
