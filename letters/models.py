@@ -26,6 +26,8 @@ class LetterQuerySet(models.QuerySet["Letter"]):
 class Letter(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
+        # Published by its owners, waiting for site staff where the site requires approval.
+        REVIEW = "review", _("Awaiting approval")
         OPEN = "open", _("Open")
         CLOSED = "closed", _("Closed")
 
@@ -46,6 +48,14 @@ class Letter(models.Model):
     goal = models.PositiveIntegerField(null=True, blank=True)
     closes_at = models.DateTimeField(null=True, blank=True)
     language = models.CharField(max_length=10, default="en")
+    premoderate = models.BooleanField(
+        _("pre-moderate public names"),
+        default=False,
+        help_text=_(
+            "Names appear in the public list only after a moderator approves them. "
+            "The count still includes every verified signature."
+        ),
+    )
     signer_fields = models.JSONField(
         default=list, blank=True, help_text=_("Which optional fields the signing form asks for.")
     )
@@ -66,7 +76,8 @@ class Letter(models.Model):
         ordering = ["-published_at", "-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["draft", "open", "closed"]), name="letter_status_valid"
+                condition=Q(status__in=["draft", "review", "open", "closed"]),
+                name="letter_status_valid",
             ),
             models.CheckConstraint(
                 condition=Q(goal__isnull=True) | Q(goal__gte=1), name="letter_goal_positive"
@@ -92,7 +103,7 @@ class Letter(models.Model):
 
     @property
     def is_public(self) -> bool:
-        return self.status != self.Status.DRAFT
+        return self.status in (self.Status.OPEN, self.Status.CLOSED)
 
     def collects(self, field: str) -> bool:
         return field in self.signer_fields
@@ -120,3 +131,154 @@ class NamedSignatory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.affiliation})" if self.affiliation else self.name
+
+
+class LetterRole(models.Model):
+    """What an account may do on one letter. Nothing is granted site-wide."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", _("Owner")
+        MODERATOR = "moderator", _("Moderator")
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="roles")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="letter_roles"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["letter", "user"], name="letter_role_one_per_user"),
+            models.CheckConstraint(
+                condition=Q(role__in=["owner", "moderator"]), name="letter_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.role} of {self.letter_id}"
+
+
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def open(self, now: datetime | None = None) -> "InvitationQuerySet":
+        """Invitations that can still be accepted."""
+        return self.filter(
+            accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now or timezone.now()
+        )
+
+
+class Invitation(models.Model):
+    """An emailed offer of a role on a letter; it expires, and is accepted once."""
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254)
+    email_normalized = models.CharField(max_length=254)
+    role = models.CharField(max_length=10, choices=LetterRole.Role.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # One live invitation per address and letter; an expired one is replaced.
+            models.UniqueConstraint(
+                fields=["letter", "email_normalized"],
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_open_per_email",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=["owner", "moderator"]), name="invitation_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} invitation to {self.email} for {self.letter_id}"
+
+
+class AuditEntry(models.Model):
+    """One authoring or moderation action on a letter: who, when, what, on how many
+    signatures, and whether it was undone. Bulk jobs report their progress here."""
+
+    class Action(models.TextChoices):
+        LETTER_CREATE = "letter_create", _("Created the letter")
+        LETTER_EDIT = "letter_edit", _("Edited the letter")
+        LETTER_PUBLISH = "letter_publish", _("Published the letter")
+        LETTER_SUBMIT = "letter_submit", _("Submitted the letter for approval")
+        LETTER_APPROVE = "letter_approve", _("Approved the letter for publication")
+        LETTER_CLOSE = "letter_close", _("Closed the letter")
+        LETTER_REOPEN = "letter_reopen", _("Reopened the letter")
+        ROLE_INVITE = "role_invite", _("Invited a co-owner or moderator")
+        ROLE_REVOKE = "role_revoke", _("Withdrew an invitation")
+        ROLE_ACCEPT = "role_accept", _("Accepted an invitation")
+        ROLE_REMOVE = "role_remove", _("Removed a co-owner or moderator")
+        APPROVE = "approve", _("Approved signatures")
+        HIDE = "hide", _("Hid signatures")
+        REJECT = "reject", _("Rejected signatures")
+        RESTORE = "restore", _("Restored signatures")
+        INVALIDATE = "invalidate", _("Invalidated signatures in bulk")
+        WATCH_ADD = "watch_add", _("Added a name to the watch list")
+        WATCH_REMOVE = "watch_remove", _("Removed a name from the watch list")
+        EXPORT = "export", _("Exported signatures")
+
+    class State(models.TextChoices):
+        DONE = "done", _("Done")
+        RUNNING = "running", _("Running")
+        UNDOING = "undoing", _("Being undone")
+        UNDONE = "undone", _("Undone")
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="audit_entries")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DONE)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Signatures this action changed (for a running job: changed so far), and of how many.
+    signature_count = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    detail = models.JSONField(default=dict, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["letter", "-created_at"], name="audit_letter_recent_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["done", "running", "undoing", "undone"]),
+                name="audit_state_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.letter_id} by {self.actor_id}"
+
+    @property
+    def is_undoable(self) -> bool:
+        return self.state == self.State.DONE and self.action in UNDOABLE_ACTIONS
+
+    @property
+    def progress_percent(self) -> int:
+        return 100 if not self.total else min(100, round(100 * self.signature_count / self.total))
+
+
+UNDOABLE_ACTIONS = frozenset(
+    {
+        AuditEntry.Action.APPROVE,
+        AuditEntry.Action.HIDE,
+        AuditEntry.Action.REJECT,
+        AuditEntry.Action.RESTORE,
+        AuditEntry.Action.INVALIDATE,
+    }
+)

@@ -1,13 +1,24 @@
 """Every write to letters goes through here: commands, admin and views alike."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
-from .models import Letter, NamedSignatory
+from petition.models import OutboundEmail
+from petition.normalize import normalize_email
+from petition.outbox import outbox_enqueue_message
+
+from .audit import audit_record
+from .models import AuditEntry, Invitation, Letter, LetterRole, NamedSignatory
 
 
 @dataclass(frozen=True)
@@ -68,3 +79,459 @@ def letter_upsert(*, data: LetterData) -> tuple[Letter, bool]:
             for i, s in enumerate(data.signatories, start=1)
         )
     return letter, created
+
+
+# --- Authoring in the browser ---------------------------------------------------------
+# Slugs that would collide with routes under /letters/.
+RESERVED_SLUGS = frozenset({"new"})
+BODY_MAX_LENGTH = 50_000
+INVITATION_TOKEN_SALT = "letters.invitation"  # noqa: S105 (a namespace, not a secret)
+
+
+@dataclass(frozen=True)
+class LetterDraftData:
+    """What an author sets in the browser; the status is changed only by its own actions."""
+
+    title: str
+    slug: str
+    body: str
+    recipient: str = ""
+    goal: int | None = None
+    closes_at: datetime | None = None
+    language: str = "en"
+    signer_fields: list[str] = field(default_factory=list)
+    premoderate: bool = False
+    signatories: list[NamedSignatoryData] | None = None
+
+
+def _check_slug(slug: str) -> None:
+    if slug in RESERVED_SLUGS:
+        raise ValidationError(
+            {
+                "slug": _("“%(slug)s” is reserved by the site; choose another address.")
+                % {"slug": slug}
+            }
+        )
+
+
+def _check_body(body: str) -> None:
+    if len(body) > BODY_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "body": _("The text is too long: at most %(max)s characters.")
+                % {"max": BODY_MAX_LENGTH}
+            }
+        )
+
+
+def _signatories_replace(*, letter: Letter, signatories: list[NamedSignatoryData]) -> None:
+    letter.named_signatories.all().delete()
+    NamedSignatory.objects.bulk_create(
+        NamedSignatory(letter=letter, name=s.name, affiliation=s.affiliation, position=i)
+        for i, s in enumerate(signatories, start=1)
+    )
+
+
+def _signatories_snapshot(letter: Letter) -> list[tuple[str, str]]:
+    return list(letter.named_signatories.values_list("name", "affiliation"))
+
+
+@transaction.atomic
+def letter_create(*, user: Any, data: LetterDraftData) -> Letter:
+    """Create a draft owned by `user` (as its first owner), with its named signatories;
+    audited as LETTER_CREATE."""
+    _check_slug(data.slug)
+    _check_body(data.body)
+    if Letter.objects.filter(slug=data.slug).exists():
+        raise ValidationError({"slug": _("Another letter already uses this address.")})
+    letter = Letter(
+        slug=data.slug,
+        title=data.title,
+        body=data.body,
+        recipient=data.recipient,
+        goal=data.goal,
+        closes_at=data.closes_at,
+        language=data.language,
+        signer_fields=list(data.signer_fields),
+        premoderate=data.premoderate,
+        status=Letter.Status.DRAFT,
+        owner=user,
+    )
+    letter_save(letter=letter)
+    LetterRole.objects.create(letter=letter, user=user, role=LetterRole.Role.OWNER)
+    if data.signatories:
+        _signatories_replace(letter=letter, signatories=data.signatories)
+    audit_record(
+        letter=letter,
+        actor=user,
+        action=AuditEntry.Action.LETTER_CREATE,
+        detail={"slug": letter.slug},
+    )
+    return letter
+
+
+EDITABLE_FIELDS = (
+    "title",
+    "slug",
+    "body",
+    "recipient",
+    "goal",
+    "closes_at",
+    "language",
+    "signer_fields",
+    "premoderate",
+)
+
+
+@transaction.atomic
+def letter_update(*, letter: Letter, user: Any, data: LetterDraftData) -> Letter:
+    """Apply an author's edit; the address (slug) may change only while the letter is a
+    draft. Named signatories are replaced when `data` lists them. Audited as LETTER_EDIT
+    with the names of the fields that changed; an edit that changes nothing is not."""
+    letter = Letter.objects.select_for_update().get(pk=letter.pk)
+    _check_body(data.body)
+    if data.slug != letter.slug:
+        if letter.status != Letter.Status.DRAFT:
+            raise ValidationError(
+                {"slug": _("The address of a published letter cannot change: links to it exist.")}
+            )
+        _check_slug(data.slug)
+        if Letter.objects.filter(slug=data.slug).exclude(pk=letter.pk).exists():
+            raise ValidationError({"slug": _("Another letter already uses this address.")})
+    changed = []
+    for name in EDITABLE_FIELDS:
+        value = getattr(data, name)
+        if name == "signer_fields":
+            value = list(value)
+        if getattr(letter, name) != value:
+            setattr(letter, name, value)
+            changed.append(name)
+    if data.signatories is not None:
+        wanted = [(s.name, s.affiliation) for s in data.signatories]
+        if wanted != _signatories_snapshot(letter):
+            _signatories_replace(letter=letter, signatories=data.signatories)
+            changed.append("signatories")
+    if not changed:
+        return letter
+    letter_save(letter=letter)
+    letter.__dict__.pop("body_html", None)
+    audit_record(
+        letter=letter, actor=user, action=AuditEntry.Action.LETTER_EDIT, detail={"fields": changed}
+    )
+    return letter
+
+
+def _locked(letter: Letter) -> Letter:
+    return Letter.objects.select_for_update().get(pk=letter.pk)
+
+
+def _set_status(letter: Letter, status: str) -> None:
+    letter.status = status
+    update_fields = ["status", "updated_at"]
+    if status == Letter.Status.OPEN and letter.published_at is None:
+        letter.published_at = timezone.now()
+        update_fields.append("published_at")
+    letter.save(update_fields=update_fields)
+
+
+def _check_closing_time(letter: Letter) -> None:
+    if letter.closes_at is not None and letter.closes_at <= timezone.now():
+        raise ValidationError(
+            _(
+                "The closing time (%(when)s) has passed. Set a later closing time, or none, "
+                "before opening the letter."
+            )
+            % {"when": timezone.localtime(letter.closes_at).strftime("%Y-%m-%d %H:%M %Z")}
+        )
+
+
+@transaction.atomic
+def letter_publish(*, letter: Letter, user: Any) -> Letter:
+    """Publish a draft: it opens at once, or, where the site requires approval and the
+    publisher is not site staff, waits for staff in `review` (audited as LETTER_SUBMIT
+    instead of LETTER_PUBLISH)."""
+    letter = _locked(letter)
+    if letter.status != Letter.Status.DRAFT:
+        raise ValidationError(
+            _("Only a draft can be published; this letter is “%(status)s”.")
+            % {"status": letter.get_status_display()}
+        )
+    _check_closing_time(letter)
+    if settings.LETTERS_REQUIRE_APPROVAL and not getattr(user, "is_staff", False):
+        _set_status(letter, Letter.Status.REVIEW)
+        action = AuditEntry.Action.LETTER_SUBMIT
+    else:
+        _set_status(letter, Letter.Status.OPEN)
+        action = AuditEntry.Action.LETTER_PUBLISH
+    audit_record(letter=letter, actor=user, action=action)
+    return letter
+
+
+@transaction.atomic
+def letter_approve(*, letter: Letter, user: Any) -> Letter:
+    """Site staff let a letter awaiting approval go public; audited as LETTER_APPROVE."""
+    if not getattr(user, "is_staff", False):
+        raise PermissionDenied(_("Only site staff approve letters."))
+    letter = _locked(letter)
+    if letter.status != Letter.Status.REVIEW:
+        raise ValidationError(
+            _("Only a letter awaiting approval can be approved; this one is “%(status)s”.")
+            % {"status": letter.get_status_display()}
+        )
+    _set_status(letter, Letter.Status.OPEN)
+    audit_record(letter=letter, actor=user, action=AuditEntry.Action.LETTER_APPROVE)
+    return letter
+
+
+@transaction.atomic
+def letter_close(*, letter: Letter, user: Any) -> Letter:
+    """Stop an open letter taking signatures; audited as LETTER_CLOSE."""
+    letter = _locked(letter)
+    if letter.status != Letter.Status.OPEN:
+        raise ValidationError(
+            _("Only an open letter can be closed; this one is “%(status)s”.")
+            % {"status": letter.get_status_display()}
+        )
+    _set_status(letter, Letter.Status.CLOSED)
+    audit_record(letter=letter, actor=user, action=AuditEntry.Action.LETTER_CLOSE)
+    return letter
+
+
+@transaction.atomic
+def letter_reopen(*, letter: Letter, user: Any) -> Letter:
+    """Let a closed letter take signatures again; its closing time must lie ahead (or be
+    unset). Audited as LETTER_REOPEN."""
+    letter = _locked(letter)
+    if letter.status != Letter.Status.CLOSED:
+        raise ValidationError(
+            _("Only a closed letter can be reopened; this one is “%(status)s”.")
+            % {"status": letter.get_status_display()}
+        )
+    _check_closing_time(letter)
+    _set_status(letter, Letter.Status.OPEN)
+    audit_record(letter=letter, actor=user, action=AuditEntry.Action.LETTER_REOPEN)
+    return letter
+
+
+# --- Team: roles and invitations ------------------------------------------------------
+
+
+def invitation_token(invitation: Invitation) -> str:
+    """The signed value in an invitation link; it also expires on its own."""
+    return signing.dumps({"invitation": invitation.pk}, salt=INVITATION_TOKEN_SALT, compress=True)
+
+
+class InvitationLinkError(Exception):
+    """An invitation link that cannot be used; `status` is the HTTP answer it deserves."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def invitation_from_token(token: str) -> Invitation:
+    """The open invitation a link stands for, or InvitationLinkError saying why not."""
+    max_age = timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
+    try:
+        value = signing.loads(token, salt=INVITATION_TOKEN_SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        raise InvitationLinkError(
+            _("This invitation has expired. Ask the letter's owners to invite you again."),
+            status=410,
+        ) from None
+    except signing.BadSignature:
+        raise InvitationLinkError(
+            _("This invitation link is not valid. Check that you copied all of it."), status=400
+        ) from None
+    invitation_id = value.get("invitation") if isinstance(value, dict) else None
+    invitation = (
+        Invitation.objects.select_related("letter", "invited_by").filter(pk=invitation_id).first()
+        if isinstance(invitation_id, int)
+        else None
+    )
+    if invitation is None or invitation.revoked_at is not None:
+        raise InvitationLinkError(
+            _("This invitation was withdrawn by the letter's owners."), status=410
+        )
+    if invitation.accepted_at is not None:
+        raise InvitationLinkError(_("This invitation has already been accepted."), status=410)
+    if invitation.expires_at <= timezone.now():
+        raise InvitationLinkError(
+            _("This invitation has expired. Ask the letter's owners to invite you again."),
+            status=410,
+        )
+    return invitation
+
+
+def _invitation_email(*, invitation: Invitation, token: str) -> None:
+    letter = invitation.letter
+    with translation.override(letter.language):
+        context = {
+            "invitation": invitation,
+            "letter": letter,
+            "role": invitation.get_role_display(),
+            "inviter": invitation.invited_by.email if invitation.invited_by else "",
+            "accept_url": settings.SITE_URL + reverse("invitation_accept", args=[token]),
+            "site_name": settings.SITE_NAME,
+            "valid_days": settings.INVITATION_MAX_AGE_DAYS,
+        }
+        subject = _("You are invited to the team of “%(title)s”") % {"title": letter.title}
+        outbox_enqueue_message(
+            kind=OutboundEmail.Kind.INVITATION,
+            to=invitation.email,
+            subject=" ".join(subject.split()),
+            body_text=render_to_string("letters/author/email/invitation.txt", context),
+            body_html=render_to_string("letters/author/email/invitation.html", context),
+        )
+
+
+@transaction.atomic
+def invitation_create(*, letter: Letter, invited_by: Any, email: str, role: str) -> Invitation:
+    """Invite an address to a role on the letter and queue the email with its signed,
+    expiring link. Refused while an open invitation to that address exists or when it
+    already belongs to a member; an expired one is withdrawn and replaced. Audited as
+    ROLE_INVITE."""
+    if role not in LetterRole.Role.values:
+        raise ValidationError({"role": _("Choose owner or moderator.")})
+    email = email.strip()
+    try:
+        normalized = normalize_email(email)
+    except ValueError:
+        raise ValidationError({"email": _("Enter a valid email address.")}) from None
+    # Locking the letter serializes invitations to it, so two clicks cannot both pass
+    # the checks below.
+    letter = _locked(letter)
+    members = LetterRole.objects.filter(letter=letter).select_related("user")
+    for member in members:
+        try:
+            member_email = normalize_email(member.user.email)
+        except ValueError:
+            continue
+        if member_email == normalized:
+            raise ValidationError(
+                {
+                    "email": _("%(email)s is already on this letter's team, as %(role)s.")
+                    % {"email": member.user.email, "role": member.get_role_display().lower()}
+                }
+            )
+    pending = Invitation.objects.filter(
+        letter=letter,
+        email_normalized=normalized,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+    ).first()
+    now = timezone.now()
+    if pending is not None:
+        if pending.expires_at > now:
+            raise ValidationError(
+                {
+                    "email": _(
+                        "An invitation to %(email)s is already waiting (until %(when)s). "
+                        "Withdraw it first to send a new one."
+                    )
+                    % {"email": pending.email, "when": pending.expires_at.strftime("%Y-%m-%d")}
+                }
+            )
+        pending.revoked_at = now
+        pending.save(update_fields=["revoked_at"])
+    invitation = Invitation.objects.create(
+        letter=letter,
+        email=email,
+        email_normalized=normalized,
+        role=role,
+        invited_by=invited_by,
+        created_at=now,
+        expires_at=now + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
+    )
+    _invitation_email(invitation=invitation, token=invitation_token(invitation))
+    audit_record(
+        letter=letter,
+        actor=invited_by,
+        action=AuditEntry.Action.ROLE_INVITE,
+        detail={"invitation": invitation.pk, "email": email, "role": role},
+    )
+    return invitation
+
+
+def emails_match(account_email: str, invited_normalized: str) -> bool:
+    try:
+        return normalize_email(account_email) == invited_normalized
+    except ValueError:
+        return False
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user: Any) -> LetterRole:
+    """Give `user` the invited role on the letter (a moderator invited as owner is
+    promoted; an owner keeps ownership) and mark the invitation used. The account's
+    address must be the invited one. Audited as ROLE_ACCEPT."""
+    invitation = (
+        Invitation.objects.select_for_update().select_related("letter").get(pk=invitation.pk)
+    )
+    if (
+        invitation.accepted_at is not None
+        or invitation.revoked_at is not None
+        or invitation.expires_at <= timezone.now()
+    ):
+        raise ValidationError(_("This invitation can no longer be accepted."))
+    if not emails_match(user.email, invitation.email_normalized):
+        raise PermissionDenied(
+            _("This invitation was sent to %(email)s; you are signed in as %(account)s.")
+            % {"email": invitation.email, "account": user.email}
+        )
+    letter = _locked(invitation.letter)
+    member, created = LetterRole.objects.get_or_create(
+        letter=letter, user=user, defaults={"role": invitation.role}
+    )
+    if not created and member.role != invitation.role and invitation.role == LetterRole.Role.OWNER:
+        member.role = LetterRole.Role.OWNER
+        member.save(update_fields=["role"])
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    audit_record(
+        letter=letter,
+        actor=user,
+        action=AuditEntry.Action.ROLE_ACCEPT,
+        detail={"invitation": invitation.pk, "role": member.role},
+    )
+    return member
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, user: Any) -> Invitation:
+    """Withdraw an invitation that was not accepted; its link stops working. Audited as
+    ROLE_REVOKE."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is not None:
+        raise ValidationError(_("This invitation was already accepted; remove the member instead."))
+    if invitation.revoked_at is not None:
+        return invitation
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    audit_record(
+        letter=invitation.letter,
+        actor=user,
+        action=AuditEntry.Action.ROLE_REVOKE,
+        detail={"invitation": invitation.pk, "email": invitation.email},
+    )
+    return invitation
+
+
+@transaction.atomic
+def role_remove(*, member: LetterRole, user: Any) -> None:
+    """Take a member off the letter's team; the last owner cannot be removed, so every
+    letter keeps someone who can manage it. Audited as ROLE_REMOVE."""
+    letter = _locked(member.letter)
+    member = LetterRole.objects.select_related("user").get(pk=member.pk)
+    if member.role == LetterRole.Role.OWNER:
+        owners = LetterRole.objects.filter(letter=letter, role=LetterRole.Role.OWNER).count()
+        if owners <= 1:
+            raise ValidationError(
+                _("%(email)s is the letter's only owner. Invite another owner first.")
+                % {"email": member.user.email}
+            )
+    detail = {"user": member.user_id, "email": member.user.email, "role": member.role}
+    member.delete()
+    audit_record(letter=letter, actor=user, action=AuditEntry.Action.ROLE_REMOVE, detail=detail)

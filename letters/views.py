@@ -6,6 +6,7 @@ from petition.selectors import letter_latest_public_signatures, letter_signature
 
 from .markdown import markdown_excerpt
 from .models import Letter
+from .permissions import letter_role
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -31,4 +32,7 @@ def letter_context(letter: Letter, form: SignatureForm | None = None) -> dict[st
 
 def letter_detail(request: HttpRequest, slug: str) -> HttpResponse:
     letter = get_object_or_404(Letter.objects.public(), slug=slug)
-    return render(request, "letters/letter_detail.html", letter_context(letter))
+    context = letter_context(letter)
+    # Only signed-in readers cost a query: the letter's team gets its links here.
+    context["team_role"] = letter_role(letter=letter, user=request.user)
+    return render(request, "letters/letter_detail.html", context)

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from letters.models import Letter
@@ -132,3 +133,32 @@ def test_account_pages_render_inside_the_site_layout(client: Client) -> None:
         response = client.get(url)
         assert response.status_code == 200, url
         assert b'class="site-header"' in response.content, url
+
+
+def test_letter_page_links_its_team_to_moderation_and_nobody_else(client) -> None:
+    from letters.models import LetterRole
+    from tests.factories import LetterRoleFactory, UserFactory
+
+    letter = LetterFactory(slug="team-links")
+    moderation = reverse("moderation_queue", args=[letter.slug])
+    assert moderation not in client.get(letter.get_absolute_url()).content.decode()
+    client.force_login(UserFactory())
+    assert moderation not in client.get(letter.get_absolute_url()).content.decode()
+    moderator = LetterRoleFactory(letter=letter, role=LetterRole.Role.MODERATOR).user
+    client.force_login(moderator)
+    page = client.get(letter.get_absolute_url()).content.decode()
+    assert moderation in page
+    assert reverse("letter_edit", args=[letter.slug]) not in page
+
+
+def test_draft_preview_has_no_embed_panel_and_explains_when_signing_opens(client) -> None:
+    from letters.models import Letter, LetterRole
+    from tests.factories import LetterRoleFactory
+
+    letter = LetterFactory(slug="still-draft", status=Letter.Status.DRAFT)
+    owner = LetterRoleFactory(letter=letter, role=LetterRole.Role.OWNER).user
+    client.force_login(owner)
+    page = client.get(reverse("letter_preview", args=[letter.slug])).content.decode()
+    assert "once the letter is published" in page
+    assert "Embed this letter" not in page
+    assert "Signing is closed" not in page
