@@ -2,7 +2,8 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import Block, LetterCount, OutboundEmail, Signature
+from .models import Block, LetterCount, OutboundEmail, Signature, WatchedName
+from .moderation import ModerationError, signatures_moderate
 from .outbox import outbound_retry
 from .services import block_create, block_value_normalize
 
@@ -10,13 +11,45 @@ from .services import block_create, block_value_normalize
 @admin.register(Signature)
 class SignatureAdmin(admin.ModelAdmin):
     list_display = (
-        "name", "letter", "status", "shadow_reason", "counted", "country", "created_at", "verified_at",
+        "name", "letter", "status", "moderation", "flags", "shadow_reason", "counted", "created_at",
     )  # fmt: skip
-    list_filter = ("status", "shadow_reason", "counted", "show_name", "letter")
+    list_filter = ("status", "moderation", "shadow_reason", "counted", "show_name", "letter")
     search_fields = ("name", "email_normalized", "organization")
     date_hierarchy = "created_at"
     list_select_related = ("letter",)
     readonly_fields = [f.name for f in Signature._meta.fields]
+    actions = ["approve", "hide", "reject", "restore"]
+
+    def _moderate(self, request: HttpRequest, queryset: object, action: str) -> None:
+        # The same service as the moderation queue, one audited action per letter.
+        by_letter: dict[object, list[int]] = {}
+        for signature in queryset.select_related("letter"):
+            by_letter.setdefault(signature.letter, []).append(signature.pk)
+        for letter, ids in by_letter.items():
+            try:
+                entry = signatures_moderate(
+                    letter=letter, actor=request.user, action=action, signature_ids=ids
+                )
+            except ModerationError as error:
+                self.message_user(request, f"{letter}: {error}", level="error")
+            else:
+                self.message_user(request, f"{letter}: {entry.signature_count} changed.")
+
+    @admin.action(description="Approve the selected signatures")
+    def approve(self, request: HttpRequest, queryset: object) -> None:
+        self._moderate(request, queryset, "approve")
+
+    @admin.action(description="Hide the names of the selected signatures (they still count)")
+    def hide(self, request: HttpRequest, queryset: object) -> None:
+        self._moderate(request, queryset, "hide")
+
+    @admin.action(description="Reject the selected signatures (they stop counting)")
+    def reject(self, request: HttpRequest, queryset: object) -> None:
+        self._moderate(request, queryset, "reject")
+
+    @admin.action(description="Restore the selected signatures (lifts shadow bans too)")
+    def restore(self, request: HttpRequest, queryset: object) -> None:
+        self._moderate(request, queryset, "restore")
 
     def has_add_permission(self, request: object) -> bool:
         return False
@@ -90,3 +123,13 @@ class LetterCountAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(WatchedName)
+class WatchedNameAdmin(admin.ModelAdmin):
+    list_display = ("name", "letter", "created_at")
+    search_fields = ("name",)
+    readonly_fields = ("letter", "name", "name_key", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # added from the letter's watch list page, which audits and flags

@@ -4,12 +4,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
-from letters.models import Letter
+from letters.models import AuditEntry, Letter
+
+# Moderation states in which a verified signature still counts.
+COUNTING_MODERATION = ("", "approved", "hidden")
 
 
 def counts_q() -> Q:
-    """The one definition of a signature that counts: verified and not shadow-banned."""
-    return Q(status="verified", shadow_reason="")
+    """The one definition of a signature that counts: verified, not shadow-banned, and not
+    rejected or invalidated by a moderator."""
+    return Q(status="verified", shadow_reason="", moderation__in=COUNTING_MODERATION)
 
 
 def tally_pending_q() -> Q:
@@ -23,13 +27,25 @@ class SignatureQuerySet(models.QuerySet["Signature"]):
         return self.filter(counts_q())
 
     def publicly_listed(self) -> "SignatureQuerySet":
-        return self.counting().filter(show_name=True)
+        """Signatures whose name anyone may see: counting, shown by the signer's choice,
+        not hidden, and approved where the letter pre-moderates names."""
+        return (
+            self.counting()
+            .filter(show_name=True)
+            .filter(Q(moderation="approved") | Q(moderation="", letter__premoderate=False))
+        )
+
+    def flagged(self) -> "SignatureQuerySet":
+        return self.exclude(flags="")
 
 
 class Signature(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting for email confirmation")
         VERIFIED = "verified", _("Verified")
+        # The signer took it back through the manage link; it never counts again unless
+        # they sign anew (which re-opens it as pending).
+        WITHDRAWN = "withdrawn", _("Withdrawn by the signer")
 
     class ShadowReason(models.TextChoices):
         """Why a signature is stored but silently not counted (the signer is not told)."""
@@ -42,11 +58,31 @@ class Signature(models.Model):
         BLOCKED_IP = "blocked_ip", _("Blocked IP address or range")
         BLOCKED_DOMAIN = "blocked_domain", _("Blocked email domain")
 
+    class Moderation(models.TextChoices):
+        """A moderator's decision. Hidden signatures count without a public name; rejected
+        and invalidated ones do not count."""
+
+        NONE = "", _("Not reviewed")
+        APPROVED = "approved", _("Approved")
+        HIDDEN = "hidden", _("Hidden")
+        REJECTED = "rejected", _("Rejected")
+        INVALIDATED = "invalidated", _("Invalidated")
+
+    class Flag(models.TextChoices):
+        """Anomalies the periodic scan found; they draw a moderator's eye, nothing more."""
+
+        BURST_IP = "burst_ip", _("Many signatures from one IP address within an hour")
+        BURST_DOMAIN = "burst_domain", _("Many signatures from one email domain within an hour")
+        DISPOSABLE = "disposable", _("Disposable email address")
+        DUPLICATE_NAME = "duplicate_name", _("Same name as another signature")
+        WATCHED_NAME = "watched_name", _("Name on the moderators' watch list")
+
     letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="signatures")
     name = models.CharField(max_length=120)
     # As typed (for sending); email_normalized is what identifies the person.
     email = models.EmailField(max_length=254)
     email_normalized = models.CharField(max_length=254)
+    email_domain = models.CharField(max_length=254, blank=True)
     title = models.CharField(_("title or occupation"), max_length=120, blank=True)
     organization = models.CharField(max_length=160, blank=True)
     city = models.CharField(max_length=120, blank=True)
@@ -56,11 +92,18 @@ class Signature(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(default=timezone.now)
     verified_at = models.DateTimeField(null=True, blank=True)
+    # Kept for moderation only, and erased after PETITION_IP_RETENTION_DAYS. ip_key holds
+    # the same address as sortable hex, so a CIDR range is a range query.
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    ip_key = models.CharField(max_length=32, blank=True)
+    name_key = models.CharField(max_length=120, blank=True)
     emails_sent = models.PositiveSmallIntegerField(default=0)
     shadow_reason = models.CharField(
         max_length=20, choices=ShadowReason.choices, blank=True, default=""
     )
+    moderation = models.CharField(max_length=12, choices=Moderation.choices, blank=True, default="")
+    # Comma-separated Flag values, set by the anomaly scan.
+    flags = models.CharField(max_length=200, blank=True, default="")
     # Whether the letter's tallies include this signature; the tally job keeps it in step.
     counted = models.BooleanField(default=False)
 
@@ -72,15 +115,39 @@ class Signature(models.Model):
                 fields=["letter", "email_normalized"], name="signature_one_per_email_per_letter"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "verified"]), name="signature_status_valid"
+                condition=Q(status__in=["pending", "verified", "withdrawn"]),
+                name="signature_status_valid",
             ),
             models.CheckConstraint(
                 condition=Q(status="pending") | Q(verified_at__isnull=False),
                 name="signature_verified_has_time",
             ),
+            models.CheckConstraint(
+                condition=Q(moderation__in=["", "approved", "hidden", "rejected", "invalidated"]),
+                name="signature_moderation_valid",
+            ),
         ]
         indexes = [
             models.Index(fields=["letter", "status", "-verified_at"], name="signature_latest_idx"),
+            # The moderation queue pages by id, newest first, within each filter.
+            models.Index(fields=["letter", "-id"], name="signature_queue_idx"),
+            models.Index(fields=["letter", "status", "-id"], name="signature_queue_status_idx"),
+            models.Index(
+                fields=["letter", "moderation", "-id"],
+                condition=~Q(moderation=""),
+                name="signature_queue_moderated_idx",
+            ),
+            models.Index(
+                fields=["letter", "-id"], condition=~Q(flags=""), name="signature_flagged_idx"
+            ),
+            models.Index(
+                fields=["letter", "-id"],
+                condition=~Q(shadow_reason=""),
+                name="signature_shadow_idx",
+            ),
+            models.Index(fields=["letter", "email_domain", "-id"], name="signature_domain_idx"),
+            models.Index(fields=["letter", "ip_key"], name="signature_ip_idx"),
+            models.Index(fields=["letter", "name_key"], name="signature_name_idx"),
             models.Index(
                 fields=["id"], condition=tally_pending_q(), name="signature_tally_todo_idx"
             ),
@@ -88,6 +155,60 @@ class Signature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} on {self.letter_id} ({self.status})"
+
+    @property
+    def flag_list(self) -> list[str]:
+        return [flag for flag in self.flags.split(",") if flag]
+
+    @property
+    def flag_labels(self) -> list[str]:
+        labels = dict(self.Flag.choices)
+        return [str(labels.get(flag, flag)) for flag in self.flag_list]
+
+    @property
+    def is_counting(self) -> bool:
+        return (
+            self.status == self.Status.VERIFIED
+            and not self.shadow_reason
+            and self.moderation in COUNTING_MODERATION
+        )
+
+
+class SignatureChange(models.Model):
+    """What one audited action changed on one signature, so that it can be undone."""
+
+    entry = models.ForeignKey(AuditEntry, on_delete=models.CASCADE, related_name="changes")
+    signature = models.ForeignKey(Signature, on_delete=models.CASCADE, related_name="changes")
+    previous_moderation = models.CharField(max_length=12, blank=True)
+    previous_shadow_reason = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entry", "signature"], name="signature_change_once_per_entry"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"entry {self.entry_id} changed signature {self.signature_id}"
+
+
+class WatchedName(models.Model):
+    """A name moderators expect impersonators to use (a famous artist, the recipient's CEO)."""
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="watched_names")
+    name = models.CharField(max_length=120)
+    name_key = models.CharField(max_length=120)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["letter", "name_key"], name="watched_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class OutboundEmail(models.Model):
@@ -100,14 +221,26 @@ class OutboundEmail(models.Model):
     class Kind(models.TextChoices):
         VERIFY = "verify", _("Verification link")
         ALREADY_SIGNED = "already_signed", _("Already signed")
+        MANAGE = "manage", _("Link to manage a signature")
+        # Rendered when queued and stored here (subject and bodies below).
+        INVITATION = "invitation", _("Invitation to a letter's team")
+        ACCOUNT = "account", _("Account email")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Queued")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed permanently")
 
-    signature = models.ForeignKey(Signature, on_delete=models.CASCADE, related_name="emails")
+    signature = models.ForeignKey(
+        Signature, null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    # For kinds without a signature: the message as rendered, erased once it is sent
+    # (it may hold a password-reset or invitation link).
+    to = models.EmailField(max_length=254, blank=True)
+    subject = models.CharField(max_length=250, blank=True)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -123,6 +256,9 @@ class OutboundEmail(models.Model):
             models.CheckConstraint(
                 condition=~Q(state="sent") | Q(sent_at__isnull=False), name="outbound_sent_has_time"
             ),
+            models.CheckConstraint(
+                condition=Q(signature__isnull=False) | ~Q(to=""), name="outbound_has_recipient"
+            ),
         ]
         indexes = [
             models.Index(
@@ -131,7 +267,8 @@ class OutboundEmail(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} for signature {self.signature_id} ({self.state})"
+        target = f"signature {self.signature_id}" if self.signature_id else "an account"
+        return f"{self.kind} for {target} ({self.state})"
 
 
 class LetterCount(models.Model):

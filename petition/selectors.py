@@ -4,10 +4,12 @@ import logging
 from collections.abc import Iterable
 
 from django.core.cache import cache
+from django.db.models import Q
 
 from letters.models import Letter
 
-from .models import LetterCount, Signature
+from .models import LetterCount, Signature, counts_q
+from .normalize import name_key
 
 logger = logging.getLogger(__name__)
 
@@ -111,3 +113,46 @@ def letter_latest_public_signatures(letter: Letter, limit: int = 12) -> list[Sig
         .order_by("-verified_at")
         .only("name", "title", "organization", "city", "country", "verified_at")[:limit]
     )
+
+
+# The moderation queue's filters, by the name the queue's tabs use.
+QUEUE_STATES: dict[str, Q] = {
+    "all": Q(),
+    "pending": Q(status="pending", shadow_reason=""),
+    "verified": counts_q(),
+    "awaiting": Q(status="verified", shadow_reason="", moderation=""),
+    "flagged": ~Q(flags=""),
+    "hidden": Q(moderation="hidden"),
+    "rejected": Q(moderation="rejected"),
+    "invalidated": Q(moderation="invalidated"),
+    "shadow": ~Q(shadow_reason=""),
+}
+
+
+def moderation_queue(
+    *,
+    letter: Letter,
+    state: str = "all",
+    search: str = "",
+    before: int | None = None,
+    limit: int = 50,
+) -> tuple[list[Signature], int | None]:
+    """A page of the letter's signatures for moderators, newest first, and the cursor of the
+    next page (None at the end). Keyset-paged on the id, so page 1,000 costs what page 1 does.
+
+    `search` is an email domain when it contains "@" or a dot and no space, else part of a name.
+    """
+    signatures = Signature.objects.filter(letter=letter).filter(QUEUE_STATES[state])
+    search = search.strip()
+    if search:
+        if "@" in search or ("." in search and " " not in search):
+            # Exactly that domain, so the (letter, domain, id) index answers a page alone.
+            domain = search.rpartition("@")[2].lower().rstrip(".")
+            signatures = signatures.filter(email_domain=domain)
+        else:
+            signatures = signatures.filter(name_key__contains=name_key(search))
+    if before is not None:
+        signatures = signatures.filter(pk__lt=before)
+    rows = list(signatures.order_by("-pk")[: limit + 1])
+    next_cursor = rows[limit - 1].pk if len(rows) > limit else None
+    return rows[:limit], next_cursor

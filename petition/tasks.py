@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import counting, outbox
+from . import counting, moderation, outbox
 
 
 @shared_task(
@@ -42,3 +42,31 @@ def tally_counts() -> int:
 def tally_reconcile() -> int:
     """Check every letter's counts against its signatures and repair any difference."""
     return counting.tally_reconcile()
+
+
+@shared_task(acks_late=False, ignore_result=True)
+def anomalies_flag() -> dict[str, dict[str, int]]:
+    """Flag bursts, disposable addresses, duplicate and watched names among recent signatures."""
+    from .anomalies import anomalies_flag_all
+
+    return anomalies_flag_all()
+
+
+@shared_task(acks_late=False, ignore_result=True)
+def ip_addresses_erase() -> int:
+    """Erase IP addresses older than the moderation window."""
+    return moderation.ip_addresses_erase()
+
+
+# Bulk jobs record their progress in the database and resume where they stopped, so a
+# lost task is safe to run again.
+@shared_task(acks_late=True, ignore_result=True)
+def invalidation_run(entry_id: int) -> int:
+    """Invalidate the signatures an audited bulk invalidation takes, in batches."""
+    return moderation.invalidation_run(entry_id=entry_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def audit_undo_run(entry_id: int) -> int:
+    """Restore what an audited moderation action changed, in batches."""
+    return moderation.audit_undo_run(entry_id=entry_id)

@@ -55,3 +55,21 @@ def test_saving_a_letter_in_the_admin_stamps_its_publication(admin_client) -> No
     )  # fmt: skip
     assert response.status_code == 302, response.content[:2000]
     assert Letter.objects.get(slug="from-admin").published_at is not None
+
+
+def test_admin_reject_action_goes_through_the_audited_service(admin_client) -> None:
+    from letters.models import AuditEntry
+    from petition.models import Signature
+    from tests.factories import SignatureFactory
+
+    signature = SignatureFactory(verified=True)
+    response = admin_client.post(
+        "/admin/petition/signature/",
+        {"action": "reject", "_selected_action": [signature.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    signature.refresh_from_db()
+    assert signature.moderation == Signature.Moderation.REJECTED
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.REJECT)
+    assert entry.signature_count == 1

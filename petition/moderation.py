@@ -1,0 +1,421 @@
+"""Moderation: every change a moderator makes to signatures goes through here.
+
+Each action is an audit entry listing the signatures it changed and what they were
+before, so it can be undone. Bulk invalidation runs as a background job in batches and
+reports its progress on its entry. Counts follow through the tally: a changed
+moderation state makes the signature's `counted` mark stale, and the tally folds it in.
+"""
+
+import logging
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from letters.audit import audit_record
+from letters.models import AuditEntry, Letter
+
+from .anomalies import watched_names_flag
+from .counting import tally_soon
+from .models import COUNTING_MODERATION, OutboundEmail, Signature, SignatureChange, WatchedName
+from .normalize import cidr_key_range, name_key
+from .outbox import outbox_enqueue
+from .services import block_value_normalize
+
+logger = logging.getLogger(__name__)
+Action = AuditEntry.Action
+Moderation = Signature.Moderation
+
+# What each bulk action sets a signature's moderation state to.
+BULK_ACTIONS: dict[str, tuple[str, str]] = {
+    "approve": (Action.APPROVE, Moderation.APPROVED),
+    "hide": (Action.HIDE, Moderation.HIDDEN),
+    "reject": (Action.REJECT, Moderation.REJECTED),
+    "restore": (Action.RESTORE, Moderation.NONE),
+}
+MAX_SELECTED = 1000
+
+
+class ModerationError(Exception):
+    """A moderation request that cannot be carried out; its message says why, for people."""
+
+
+def _after_change() -> None:
+    transaction.on_commit(tally_soon, robust=True)
+
+
+def signatures_moderate(
+    *, letter: Letter, actor: Any, action: str, signature_ids: list[int], note: str = ""
+) -> AuditEntry:
+    """Approve, hide, reject or restore selected signatures of one letter, as one audited,
+    undoable action. Restoring also lifts a shadow ban, and sends the verification email a
+    shadow-banned signer never got. Raises ModerationError, changing nothing, if an id is
+    not a signature of this letter."""
+    if action not in BULK_ACTIONS:
+        raise ModerationError(_("Unknown action."))
+    ids = sorted(set(signature_ids))
+    if not ids:
+        raise ModerationError(_("Select at least one signature."))
+    if len(ids) > MAX_SELECTED:
+        raise ModerationError(
+            _("Select at most %(max)d signatures at a time.") % {"max": MAX_SELECTED}
+        )
+    audit_action, target = BULK_ACTIONS[action]
+    with transaction.atomic():
+        rows = list(
+            Signature.objects.select_for_update()
+            .filter(letter=letter, pk__in=ids)
+            .only("pk", "moderation", "shadow_reason", "status", "emails_sent", "letter_id")
+        )
+        if len(rows) != len(ids):
+            raise ModerationError(
+                _("%(n)d of the selected signatures are not on this letter; nothing was changed.")
+                % {"n": len(ids) - len(rows)}
+            )
+        lifting_shadow = action == "restore"
+        changed = [
+            row
+            for row in rows
+            if row.moderation != target or (lifting_shadow and row.shadow_reason)
+        ]
+        entry = audit_record(
+            letter=letter,
+            actor=actor,
+            action=audit_action,
+            signature_count=len(changed),
+            detail={"moderation": target, "selected": len(ids), "note": note[:500]},
+        )
+        SignatureChange.objects.bulk_create(
+            SignatureChange(
+                entry=entry,
+                signature=row,
+                previous_moderation=row.moderation,
+                previous_shadow_reason=row.shadow_reason,
+            )
+            for row in changed
+        )
+        unbanned = [row for row in changed if lifting_shadow and row.shadow_reason]
+        for row in changed:
+            row.moderation = target
+            if lifting_shadow:
+                row.shadow_reason = ""
+        Signature.objects.bulk_update(changed, ["moderation", "shadow_reason"])
+        for row in unbanned:
+            if row.status == Signature.Status.PENDING and row.emails_sent == 0:
+                outbox_enqueue(row, OutboundEmail.Kind.VERIFY)
+        _after_change()
+    return entry
+
+
+@dataclass(frozen=True)
+class InvalidationCriteria:
+    """Which signatures of a letter a bulk invalidation takes. At least one is required;
+    together they narrow (AND)."""
+
+    domain: str = ""
+    cidr: str = ""
+    name_pattern: str = ""
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+    def cleaned(self) -> "InvalidationCriteria":
+        """The criteria normalized; raises ValidationError with a message per field."""
+        errors: dict[str, str] = {}
+        domain = cidr = ""
+        if self.domain.strip():
+            try:
+                domain = block_value_normalize("domain", self.domain)
+            except ValidationError:
+                errors["domain"] = _("Enter a domain name, e.g. spam.example.")
+        if self.cidr.strip():
+            try:
+                cidr = block_value_normalize("ip", self.cidr)
+            except ValidationError:
+                errors["cidr"] = _(
+                    "Enter an IP address or CIDR range, e.g. 203.0.113.7 or 203.0.113.0/24."
+                )
+        pattern = " ".join(self.name_pattern.split())
+        if len(pattern) > 120:
+            errors["name_pattern"] = _("A name pattern has at most 120 characters.")
+        if self.created_from and self.created_to and self.created_from >= self.created_to:
+            errors["created_to"] = _("The end of the time window must come after its start.")
+        if not (domain or cidr or pattern.strip("*? ") or self.created_from or self.created_to):
+            errors["__all__"] = _(
+                "Give at least one criterion: a domain, an IP range, a name pattern or a "
+                "time window."
+            )
+        if errors:
+            raise ValidationError(errors)
+        return InvalidationCriteria(domain, cidr, pattern, self.created_from, self.created_to)
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in asdict(self).items()
+            if value
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> "InvalidationCriteria":
+        return cls(
+            domain=data.get("domain", ""),
+            cidr=data.get("cidr", ""),
+            name_pattern=data.get("name_pattern", ""),
+            created_from=parse_datetime(data["created_from"]) if "created_from" in data else None,
+            created_to=parse_datetime(data["created_to"]) if "created_to" in data else None,
+        )
+
+
+def _name_pattern_regex(pattern: str) -> str:
+    """A glob over normalized names (`*` any run, `?` one character) as an anchored regex."""
+    regex = []
+    for piece in re.split(r"([*?])", pattern):
+        if piece == "*":
+            regex.append(".*")
+        elif piece == "?":
+            regex.append(".")
+        elif piece:
+            # Normalized like the names, keeping the spaces that separate words.
+            lead = " " if piece[0].isspace() else ""
+            trail = " " if piece[-1].isspace() and piece.strip() else ""
+            regex.append(re.escape(lead + name_key(piece) + trail))
+    return "^" + "".join(regex).strip() + "$"
+
+
+def invalidation_queryset(*, letter: Letter, criteria: InvalidationCriteria) -> Any:
+    """Signatures of the letter the criteria take, among those not already rejected or
+    invalidated."""
+    signatures = Signature.objects.filter(letter=letter, moderation__in=COUNTING_MODERATION)
+    if criteria.domain:
+        signatures = signatures.filter(
+            Q(email_domain=criteria.domain) | Q(email_domain__endswith=f".{criteria.domain}")
+        )
+    if criteria.cidr:
+        low, high = cidr_key_range(criteria.cidr)
+        signatures = signatures.filter(ip_key__gte=low, ip_key__lte=high)
+    if criteria.name_pattern:
+        signatures = signatures.filter(name_key__regex=_name_pattern_regex(criteria.name_pattern))
+    if criteria.created_from:
+        signatures = signatures.filter(created_at__gte=criteria.created_from)
+    if criteria.created_to:
+        signatures = signatures.filter(created_at__lt=criteria.created_to)
+    return signatures
+
+
+def invalidation_preview(*, letter: Letter, criteria: InvalidationCriteria) -> dict[str, int]:
+    """How many signatures an invalidation would take, and how many of them count now."""
+    signatures = invalidation_queryset(letter=letter, criteria=criteria)
+    return {
+        "matching": signatures.count(),
+        "counting": signatures.filter(status=Signature.Status.VERIFIED, shadow_reason="").count(),
+    }
+
+
+def invalidation_start(
+    *, letter: Letter, actor: Any, criteria: InvalidationCriteria, expected: int
+) -> AuditEntry:
+    """Queue a bulk invalidation as a background job; returns its audit entry, whose
+    progress the job updates. `expected` is the count the moderator was shown: if the
+    matches changed since, nothing starts (ModerationError) so the moderator can look again."""
+    criteria = criteria.cleaned()
+    with transaction.atomic():
+        matching = invalidation_queryset(letter=letter, criteria=criteria).count()
+        if matching == 0:
+            raise ModerationError(_("No signature matches these criteria; nothing to do."))
+        if matching != expected:
+            raise ModerationError(
+                _(
+                    "The criteria now match %(now)d signatures, not the %(then)d you saw. "
+                    "Check the new preview and confirm again."
+                )
+                % {"now": matching, "then": expected}
+            )
+        entry = audit_record(
+            letter=letter,
+            actor=actor,
+            action=Action.INVALIDATE,
+            state=AuditEntry.State.RUNNING,
+            total=matching,
+            detail={"moderation": Moderation.INVALIDATED, "criteria": criteria.to_json()},
+        )
+        transaction.on_commit(lambda: _queue("invalidation_run", entry.pk), robust=True)
+    return entry
+
+
+def _queue(task_name: str, entry_id: int) -> None:
+    from . import tasks
+
+    getattr(tasks, task_name).delay(entry_id)
+
+
+def invalidation_run(*, entry_id: int) -> int:
+    """Carry out a queued bulk invalidation in batches, each its own transaction, recording
+    progress on the entry; safe to run again after a crash. Returns how many it changed."""
+    entry = AuditEntry.objects.select_related("letter").get(pk=entry_id)
+    if entry.state != AuditEntry.State.RUNNING:
+        return 0
+    criteria = InvalidationCriteria.from_json(entry.detail.get("criteria", {}))
+    batch_size = settings.MODERATION_BATCH_SIZE
+    changed = 0
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                invalidation_queryset(letter=entry.letter, criteria=criteria)
+                .filter(pk__gt=last_id)
+                .order_by("pk")
+                .select_for_update()
+                .only("pk", "moderation", "shadow_reason")[:batch_size]
+            )
+            if not batch:
+                break
+            last_id = batch[-1].pk
+            SignatureChange.objects.bulk_create(
+                (
+                    SignatureChange(
+                        entry=entry,
+                        signature=row,
+                        previous_moderation=row.moderation,
+                        previous_shadow_reason=row.shadow_reason,
+                    )
+                    for row in batch
+                ),
+                ignore_conflicts=True,
+            )
+            Signature.objects.filter(pk__in=[row.pk for row in batch]).update(
+                moderation=Moderation.INVALIDATED
+            )
+            changed += len(batch)
+            AuditEntry.objects.filter(pk=entry.pk).update(
+                signature_count=entry.signature_count + changed
+            )
+            _after_change()
+    with transaction.atomic():
+        entry.refresh_from_db()
+        entry.state = AuditEntry.State.DONE
+        entry.total = max(entry.total, entry.signature_count)
+        entry.save(update_fields=["state", "total"])
+    logger.info("invalidation %s on %s: %d signatures", entry.pk, entry.letter.slug, changed)
+    return changed
+
+
+def audit_undo(*, entry: AuditEntry, actor: Any) -> AuditEntry:
+    """Undo an audited moderation action: signatures it changed, and that nobody has
+    changed since, get their previous state back. Large undos run as a background job."""
+    with transaction.atomic():
+        entry = AuditEntry.objects.select_for_update().get(pk=entry.pk)
+        if not entry.is_undoable:
+            raise ModerationError(_("This action cannot be undone (or is already undone)."))
+        entry.state = AuditEntry.State.UNDOING
+        entry.undone_by = actor if actor.is_authenticated else None
+        entry.save(update_fields=["state", "undone_by"])
+        background = entry.signature_count > settings.MODERATION_BATCH_SIZE
+        if background:
+            transaction.on_commit(lambda: _queue("audit_undo_run", entry.pk), robust=True)
+    if not background:
+        audit_undo_run(entry_id=entry.pk)
+        entry.refresh_from_db()
+    return entry
+
+
+def audit_undo_run(*, entry_id: int) -> int:
+    """Restore, in batches, what an entry being undone changed; returns how many."""
+    entry = AuditEntry.objects.get(pk=entry_id)
+    if entry.state != AuditEntry.State.UNDOING:
+        return 0
+    applied = entry.detail.get("moderation", "")
+    restored = 0
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            changes = list(
+                SignatureChange.objects.filter(entry=entry, pk__gt=last_id)
+                .order_by("pk")
+                .values_list("pk", "signature_id", "previous_moderation", "previous_shadow_reason")[
+                    : settings.MODERATION_BATCH_SIZE
+                ]
+            )
+            if not changes:
+                break
+            last_id = changes[-1][0]
+            previous = {sid: (mod, shadow) for _, sid, mod, shadow in changes}
+            # Only signatures still as this action left them; a later decision stands.
+            rows = list(
+                Signature.objects.select_for_update()
+                .filter(pk__in=list(previous), moderation=applied)
+                .only("pk", "moderation", "shadow_reason")
+            )
+            for row in rows:
+                row.moderation, shadow = previous[row.pk]
+                if entry.action == Action.RESTORE:
+                    row.shadow_reason = shadow
+            Signature.objects.bulk_update(rows, ["moderation", "shadow_reason"])
+            restored += len(rows)
+            _after_change()
+    AuditEntry.objects.filter(pk=entry.pk).update(
+        state=AuditEntry.State.UNDONE, undone_at=timezone.now()
+    )
+    logger.info("undid audit entry %s: %d signatures restored", entry.pk, restored)
+    return restored
+
+
+def watched_name_add(*, letter: Letter, actor: Any, name: str) -> WatchedName:
+    """Put a name on the letter's watch list and flag the signatures that already use it.
+    Raises ModerationError for an empty or duplicate name."""
+    key = name_key(name)
+    if not key:
+        raise ModerationError(_("Enter a name."))
+    if len(name) > 120:
+        raise ModerationError(_("A name has at most 120 characters."))
+    with transaction.atomic():
+        if WatchedName.objects.filter(letter=letter, name_key=key).exists():
+            raise ModerationError(_("This name is already on the watch list."))
+        watched = WatchedName.objects.create(letter=letter, name=name.strip(), name_key=key)
+        flagged = watched_names_flag(letter=letter)
+        audit_record(
+            letter=letter,
+            actor=actor,
+            action=Action.WATCH_ADD,
+            signature_count=flagged,
+            detail={"name": watched.name},
+        )
+    return watched
+
+
+def watched_name_remove(*, letter: Letter, actor: Any, watched_id: int) -> None:
+    """Take a name off the watch list (flags already set stay, as a record)."""
+    with transaction.atomic():
+        watched = WatchedName.objects.filter(letter=letter, pk=watched_id).first()
+        if watched is None:
+            raise ModerationError(_("That name is not on this letter's watch list."))
+        watched.delete()
+        audit_record(
+            letter=letter, actor=actor, action=Action.WATCH_REMOVE, detail={"name": watched.name}
+        )
+
+
+def ip_addresses_erase(*, older_than_days: int | None = None, batch_size: int = 5000) -> int:
+    """Erase signers' IP addresses once moderation no longer needs them; returns how many."""
+    days = settings.PETITION_IP_RETENTION_DAYS if older_than_days is None else older_than_days
+    cutoff = timezone.now() - timedelta(days=days)
+    erased = 0
+    while True:
+        ids = list(
+            Signature.objects.filter(created_at__lt=cutoff)
+            .exclude(ip_key="", ip_address__isnull=True)
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            break
+        erased += Signature.objects.filter(pk__in=ids).update(ip_address=None, ip_key="")
+    if erased:
+        logger.info("erased the IP addresses of %d signatures older than %d days", erased, days)
+    return erased

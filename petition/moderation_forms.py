@@ -1,0 +1,115 @@
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .moderation import BULK_ACTIONS, InvalidationCriteria
+from .selectors import QUEUE_STATES
+
+STATE_LABELS = {
+    "all": _("All"),
+    "pending": _("Pending email confirmation"),
+    "verified": _("Verified and counting"),
+    "awaiting": _("Awaiting approval"),
+    "flagged": _("Flagged"),
+    "hidden": _("Hidden"),
+    "rejected": _("Rejected"),
+    "invalidated": _("Invalidated"),
+    "shadow": _("Shadow-banned"),
+}
+
+
+class QueueFilterForm(forms.Form):
+    STATE_LABELS = STATE_LABELS
+    state = forms.ChoiceField(
+        label=_("Show"), choices=[(s, STATE_LABELS[s]) for s in QUEUE_STATES], required=False
+    )
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=200,
+        help_text=_("Part of a name, or an email domain such as @example.org."),
+    )
+    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def clean_state(self) -> str:
+        return self.cleaned_data["state"] or "all"
+
+
+class BulkActionForm(forms.Form):
+    action = forms.ChoiceField(choices=[(a, a) for a in BULK_ACTIONS])
+    signature_ids = forms.CharField(required=False)
+    note = forms.CharField(required=False, max_length=500)
+    next = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, data: Any, **kwargs: Any) -> None:
+        data = data.copy()
+        # Checkboxes arrive as a list under "signature"; keep them as one field to validate.
+        data["signature_ids"] = ",".join(data.getlist("signature"))
+        super().__init__(data, **kwargs)
+
+    def clean_signature_ids(self) -> list[int]:
+        raw = [part for part in self.cleaned_data["signature_ids"].split(",") if part]
+        try:
+            ids = [int(part) for part in raw]
+        except ValueError:
+            raise ValidationError(
+                _("The selection holds something that is not a signature.")
+            ) from None
+        if not ids:
+            raise ValidationError(_("Select at least one signature."))
+        return ids
+
+
+class InvalidationForm(forms.Form):
+    domain = forms.CharField(
+        label=_("Email domain"),
+        required=False,
+        max_length=255,
+        help_text=_("Takes its subdomains too, e.g. spam.example."),
+    )
+    cidr = forms.CharField(
+        label=_("IP address or CIDR range"),
+        required=False,
+        max_length=64,
+        help_text=_("e.g. 203.0.113.0/24 or 2001:db8::/48."),
+    )
+    name_pattern = forms.CharField(
+        label=_("Name pattern"),
+        required=False,
+        max_length=120,
+        help_text=_("* stands for any run of characters, ? for one; case and accents are ignored."),
+    )
+    created_from = forms.DateTimeField(
+        label=_("Signed from"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    created_to = forms.DateTimeField(
+        label=_("Signed before"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    expected = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            data["criteria"] = InvalidationCriteria(
+                domain=data.get("domain") or "",
+                cidr=data.get("cidr") or "",
+                name_pattern=data.get("name_pattern") or "",
+                created_from=data.get("created_from"),
+                created_to=data.get("created_to"),
+            ).cleaned()
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                self.add_error(None if field == "__all__" else field, messages)
+        return data
+
+
+class WatchedNameForm(forms.Form):
+    name = forms.CharField(label=_("Name to watch"), max_length=120)

@@ -1,0 +1,242 @@
+"""The moderation pages of a letter: queue, bulk actions, invalidation, watch list, audit
+log and export. Every view is for the letter's team only (letters.permissions)."""
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from letters.audit import audit_record
+from letters.models import AuditEntry, Letter
+from letters.permissions import ANY_ROLE, OWNER, letter_role_required
+
+from .exports import signatures_csv
+from .models import WatchedName
+from .moderation import (
+    ModerationError,
+    audit_undo,
+    invalidation_preview,
+    invalidation_start,
+    signatures_moderate,
+    watched_name_add,
+    watched_name_remove,
+)
+from .moderation_forms import BulkActionForm, InvalidationForm, QueueFilterForm, WatchedNameForm
+from .selectors import letter_signature_count, moderation_queue
+
+
+def mask_email(email: str) -> str:
+    """Enough of an address to tell signers apart and judge the domain, not to contact them."""
+    local, _at, domain = email.rpartition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
+def _team_context(letter: Letter, role: str, section: str) -> dict[str, Any]:
+    return {
+        "letter": letter,
+        "role": role,
+        "section": section,
+        "signature_count": letter_signature_count(letter),
+    }
+
+
+@never_cache
+@require_GET
+@letter_role_required(*ANY_ROLE)
+def moderation_queue_view(request: HttpRequest, letter: Letter, role: str) -> HttpResponse:
+    form = QueueFilterForm(request.GET)
+    if not form.is_valid():
+        context = _team_context(letter, role, "queue") | {"form": form, "rows": []}
+        return render(request, "petition/moderation/queue.html", context, status=400)
+    state = form.cleaned_data["state"]
+    search = form.cleaned_data["q"]
+    rows, next_cursor = moderation_queue(
+        letter=letter, state=state, search=search, before=form.cleaned_data["before"]
+    )
+    for row in rows:
+        row.masked_email = mask_email(row.email)
+    filters = {"state": state, "q": search}
+    next_url = (
+        f"?{urlencode(filters | {'before': next_cursor})}" if next_cursor is not None else None
+    )
+    context = _team_context(letter, role, "queue") | {
+        "form": form,
+        "rows": rows,
+        "state": state,
+        "states": QueueFilterForm.STATE_LABELS,
+        "filters_query": urlencode(filters),
+        "next_url": next_url,
+        "is_first_page": form.cleaned_data["before"] is None,
+        "current_url": request.get_full_path(),
+    }
+    return render(request, "petition/moderation/queue.html", context)
+
+
+@require_POST
+@letter_role_required(*ANY_ROLE)
+def moderation_bulk_view(request: HttpRequest, letter: Letter, role: str) -> HttpResponse:
+    form = BulkActionForm(request.POST)
+    back = reverse("moderation_queue", kwargs={"slug": letter.slug})
+    next_url = request.POST.get("next", "")
+    if next_url and url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = next_url
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    try:
+        entry = signatures_moderate(
+            letter=letter,
+            actor=request.user,
+            action=form.cleaned_data["action"],
+            signature_ids=form.cleaned_data["signature_ids"],
+            note=form.cleaned_data["note"],
+        )
+    except ModerationError as error:
+        messages.error(request, str(error))
+        return redirect(back)
+    messages.success(
+        request,
+        ngettext(
+            "%(action)s: %(n)d signature changed.",
+            "%(action)s: %(n)d signatures changed.",
+            entry.signature_count,
+        )
+        % {"action": entry.get_action_display(), "n": entry.signature_count},
+    )
+    return redirect(back)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@letter_role_required(*ANY_ROLE)
+def invalidation_view(request: HttpRequest, letter: Letter, role: str) -> HttpResponse:
+    """GET: the criteria form. POST with "preview": the count. POST with "confirm": start
+    the job for the count the moderator saw."""
+    context = _team_context(letter, role, "invalidate")
+    if request.method == "GET":
+        context["form"] = InvalidationForm()
+        return render(request, "petition/moderation/invalidate.html", context)
+    form = InvalidationForm(request.POST)
+    context["form"] = form
+    if not form.is_valid():
+        return render(request, "petition/moderation/invalidate.html", context, status=400)
+    criteria = form.cleaned_data["criteria"]
+    if "confirm" in request.POST and form.cleaned_data.get("expected") is not None:
+        try:
+            entry = invalidation_start(
+                letter=letter,
+                actor=request.user,
+                criteria=criteria,
+                expected=form.cleaned_data["expected"],
+            )
+        except ModerationError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("The invalidation has started."))
+            return redirect("moderation_entry", slug=letter.slug, entry_id=entry.pk)
+    context["preview"] = invalidation_preview(letter=letter, criteria=criteria)
+    return render(request, "petition/moderation/invalidate.html", context)
+
+
+@never_cache
+@require_GET
+@letter_role_required(*ANY_ROLE)
+def audit_log_view(request: HttpRequest, letter: Letter, role: str) -> HttpResponse:
+    before = request.GET.get("before", "")
+    entries = AuditEntry.objects.filter(letter=letter).select_related("actor", "undone_by")
+    if before.isdigit():
+        entries = entries.filter(pk__lt=int(before))
+    page = list(entries.order_by("-pk")[:51])
+    context = _team_context(letter, role, "log") | {
+        "entries": page[:50],
+        "next_before": page[49].pk if len(page) > 50 else None,
+    }
+    return render(request, "petition/moderation/log.html", context)
+
+
+@never_cache
+@require_GET
+@letter_role_required(*ANY_ROLE)
+def audit_entry_view(
+    request: HttpRequest, letter: Letter, role: str, entry_id: int
+) -> HttpResponse:
+    entry = get_object_or_404(
+        AuditEntry.objects.select_related("actor", "undone_by"), letter=letter, pk=entry_id
+    )
+    context = _team_context(letter, role, "log") | {
+        "entry": entry,
+        "in_progress": entry.state in (AuditEntry.State.RUNNING, AuditEntry.State.UNDOING),
+    }
+    return render(request, "petition/moderation/entry.html", context)
+
+
+@require_POST
+@letter_role_required(*ANY_ROLE)
+def audit_undo_view(request: HttpRequest, letter: Letter, role: str, entry_id: int) -> HttpResponse:
+    entry = get_object_or_404(AuditEntry, letter=letter, pk=entry_id)
+    try:
+        entry = audit_undo(entry=entry, actor=request.user)
+    except ModerationError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, _("Undoing: %(action)s.") % {"action": entry.get_action_display()}
+        )
+    return redirect("moderation_entry", slug=letter.slug, entry_id=entry.pk)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@letter_role_required(*ANY_ROLE)
+def watch_list_view(request: HttpRequest, letter: Letter, role: str) -> HttpResponse:
+    form = WatchedNameForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        try:
+            if "remove" in request.POST:
+                watched_id = request.POST.get("remove", "")
+                if not watched_id.isdigit():
+                    raise ModerationError(_("That name is not on this letter's watch list."))
+                watched_name_remove(letter=letter, actor=request.user, watched_id=int(watched_id))
+                messages.success(request, _("Removed from the watch list."))
+                return redirect("moderation_watch", slug=letter.slug)
+            if form.is_valid():
+                watched_name_add(letter=letter, actor=request.user, name=form.cleaned_data["name"])
+                messages.success(request, _("Added to the watch list."))
+                return redirect("moderation_watch", slug=letter.slug)
+        except ModerationError as error:
+            form.add_error(None, str(error))
+        status = 400
+    context = _team_context(letter, role, "watch") | {
+        "form": form,
+        "watched": WatchedName.objects.filter(letter=letter),
+    }
+    return render(request, "petition/moderation/watch.html", context, status=status)
+
+
+@require_GET
+@letter_role_required(OWNER)
+def export_csv_view(request: HttpRequest, letter: Letter, role: str) -> StreamingHttpResponse:
+    """Every counted signature, for the letter's owners, streamed. Without email addresses:
+    signers gave them to confirm their signature, not to be contacted."""
+    with transaction.atomic():
+        audit_record(letter=letter, actor=request.user, action=AuditEntry.Action.EXPORT)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(signatures_csv(letter), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{letter.slug}-{stamp}.csv"'
+    response["Cache-Control"] = "private, no-store"
+    return response
