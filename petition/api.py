@@ -1,8 +1,13 @@
-"""Public API v1: JSON for letters and their counts. Never an email address or an IP."""
+"""Public API v1: JSON for letters and their counts. Never an email address or an IP.
+
+Every answer is public: open to any origin, cookie-free, tagged for conditional GETs and
+cacheable for a few seconds, like the embeds.
+"""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import HttpError
@@ -10,10 +15,31 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from letters.models import Letter
 
+from .embed import MISSING, cached_twice, conditional, public_headers
 from .models import Signature
 from .selectors import letter_breakdowns, letter_signature_counts
 
-api = NinjaAPI(
+
+class PublicAPI(NinjaAPI):
+    """A NinjaAPI whose answers carry the public caching headers and answer 304s."""
+
+    def create_response(
+        self,
+        request: HttpRequest,
+        data: Any,
+        *,
+        status: int | None = None,
+        temporal_response: HttpResponse | None = None,
+    ) -> HttpResponse:
+        response = super().create_response(
+            request, data, status=status, temporal_response=temporal_response
+        )
+        if request.method in ("GET", "HEAD") and response.status_code == 200:
+            return conditional(request, response)
+        return public_headers(response)
+
+
+api = PublicAPI(
     title="Undersigned API",
     version="1",
     description="Public, read-only data about open letters and their verified signatures.",
@@ -32,6 +58,7 @@ class LetterSummary(Schema):
     signature_count: int
     closes_at: datetime | None
     language: str
+    languages: list[str]
     url: str
 
 
@@ -50,7 +77,13 @@ class LetterDetail(LetterSummary):
     breakdowns: Breakdowns
 
 
-def _summary(request: HttpRequest, letter: Letter, count: int) -> dict[str, object]:
+def _languages(letter: Letter) -> list[str]:
+    # One language per letter until letters carry translations.
+    return [letter.language]
+
+
+def _summary(letter: Letter, count: int) -> dict[str, object]:
+    """A letter's public fields; `url` is a path until _absolute() makes it a full address."""
     return {
         "slug": letter.slug,
         "title": letter.title,
@@ -60,25 +93,55 @@ def _summary(request: HttpRequest, letter: Letter, count: int) -> dict[str, obje
         "signature_count": count,
         "closes_at": letter.closes_at,
         "language": letter.language,
-        "url": request.build_absolute_uri(letter.get_absolute_url()),
+        "languages": _languages(letter),
+        "url": letter.get_absolute_url(),
         "published_at": letter.published_at,
     }
 
 
-@api.get("/letters", response=list[LetterSummary], summary="Open letters")
+def _absolute(request: HttpRequest, summary: dict[str, object]) -> dict[str, object]:
+    return {**summary, "url": request.build_absolute_uri(str(summary["url"]))}
+
+
+class LetterFilters(Schema):
+    status: Literal["open", "closed"] | None = None
+
+
+@api.get(
+    "/letters",
+    response=list[LetterSummary],
+    summary="Published letters, newest first",
+    description="Open and closed letters (never drafts). `status` keeps only one of them.",
+)
 @paginate(LimitOffsetPagination)
-def letter_list(request: HttpRequest) -> list[dict[str, object]]:
-    letters = list(Letter.objects.accepting_signatures())
+def letter_list(request: HttpRequest, filters: Query[LetterFilters]) -> list[dict[str, object]]:
+    letters = Letter.objects.public()
+    accepting = Letter.objects.accepting_signatures()
+    if filters.status == "open":
+        letters = accepting
+    elif filters.status == "closed":
+        letters = letters.exclude(pk__in=accepting.values("pk"))
+    letters = list(letters.order_by("-published_at", "-created_at", "-pk"))
     counts = letter_signature_counts(letter.pk for letter in letters)
-    return [_summary(request, letter, counts[letter.pk]) for letter in letters]
+    return [_absolute(request, _summary(letter, counts[letter.pk])) for letter in letters]
+
+
+def _detail_from_database(slug: str) -> dict[str, object] | str:
+    letter = Letter.objects.public().filter(slug=slug).first()
+    if letter is None:
+        return MISSING
+    detail = _summary(letter, letter_signature_counts([letter.pk])[letter.pk])
+    detail["breakdowns"] = letter_breakdowns(letter)
+    return detail
 
 
 @api.get("/letters/{slug}", response=LetterDetail, summary="One letter with its count")
 def letter_detail(request: HttpRequest, slug: str) -> dict[str, object]:
-    letter = get_object_or_404(Letter.objects.public(), slug=slug)
-    detail = _summary(request, letter, letter_signature_counts([letter.pk])[letter.pk])
-    detail["breakdowns"] = letter_breakdowns(letter)
-    return detail
+    # Cached like count.json: embedders poll this too, and must not reach the database.
+    detail = cached_twice(f"api:letter:{slug}", lambda: _detail_from_database(slug))
+    if detail == MISSING:
+        raise Http404("No public letter with this slug.")
+    return _absolute(request, detail)  # type: ignore[arg-type]
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

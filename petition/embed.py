@@ -2,17 +2,30 @@
 
 Under load these must not touch the database: a payload lives a second in the process
 and a few seconds in the shared cache, so the count may lag by seconds, never more.
+Nothing here reads the session or the user, so no response sets a cookie or varies on one.
 """
 
 import contextlib
+import functools
 import hashlib
 import json
+import math
+import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse, QueryDict
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.cache import get_conditional_response
 from django.utils.html import escape
-from django.views.decorators.http import require_GET
+from django.utils.http import http_date
 
 from letters.models import Letter
 
@@ -20,61 +33,147 @@ from .selectors import letter_signature_counts
 
 SHARED_SECONDS = 5
 LOCAL_SECONDS = 1.0
+# How long the cache remembers when a letter's public figures last changed.
+SEEN_SECONDS = 24 * 3600
 MISSING = "missing"
 _local: dict[str, tuple[float, object]] = {}
+
+
+def _remember_locally(key: str, value: object, now: float) -> None:
+    if len(_local) > 10_000:
+        _local.clear()
+    _local[key] = (now + LOCAL_SECONDS, value)
+
+
+def _stable_updated_at(slug: str, figures: dict[str, object]) -> int:
+    """When these public figures were first seen, so ETags and Last-Modified stay put
+    while nothing changes, instead of moving every time the short cache expires."""
+    key = f"embed:seen:{slug}"
+    try:
+        seen = cache.get(key)
+    except Exception:
+        seen = None
+    if seen and seen[0] == figures:
+        return seen[1]
+    now = int(time.time())
+    with contextlib.suppress(Exception):
+        cache.set(key, (figures, now), timeout=SEEN_SECONDS)
+    return now
 
 
 def _payload_from_database(slug: str) -> dict[str, object] | str:
     letter = Letter.objects.public().filter(slug=slug).first()
     if letter is None:
         return MISSING
-    return {
+    figures: dict[str, object] = {
         "slug": letter.slug,
         "title": letter.title,
         "count": letter_signature_counts([letter.pk])[letter.pk],
         "goal": letter.goal,
         "status": letter.public_status,
         "url": letter.get_absolute_url(),
-        "updated_at": int(time.time()),
+        "language": letter.language,
     }
+    return {**figures, "updated_at": _stable_updated_at(slug, figures)}
+
+
+def cached_twice(key: str, build: Callable[[], object]) -> object:
+    """build(), remembered a second in this process and a few seconds in the shared cache.
+
+    build() must not return None (that reads as a miss); return a marker such as MISSING.
+    """
+    now = time.monotonic()
+    hit = _local.get(key)
+    if hit and hit[0] > now:
+        return hit[1]
+    try:
+        value = cache.get(key)
+    except Exception:
+        value = None
+    if value is None:
+        value = build()
+        with contextlib.suppress(Exception):  # the database answered; caching is a bonus
+            cache.set(key, value, timeout=SHARED_SECONDS)
+    _remember_locally(key, value, now)
+    return value
 
 
 def count_payload(slug: str) -> dict[str, object] | None:
     """The public count of a letter, or None if there is no such public letter."""
-    key = f"embed:count:{slug}"
-    now = time.monotonic()
-    hit = _local.get(key)
-    if hit and hit[0] > now:
-        payload = hit[1]
-    else:
-        try:
-            payload = cache.get(key)
-        except Exception:
-            payload = None
-        if payload is None:
-            payload = _payload_from_database(slug)
-            with contextlib.suppress(Exception):  # the database answered; caching is a bonus
-                cache.set(key, payload, timeout=SHARED_SECONDS)
-        if len(_local) > 10_000:
-            _local.clear()
-        _local[key] = (now + LOCAL_SECONDS, payload)
+    payload = cached_twice(f"embed:count:{slug}", lambda: _payload_from_database(slug))
     return None if payload == MISSING else payload  # type: ignore[return-value]
 
 
-def _public(response: HttpResponse) -> HttpResponse:
+# --- HTTP plumbing shared by every public GET ------------------------------------------
+def public_headers(
+    response: HttpResponse, *, max_age: int = SHARED_SECONDS, stale: int = 30
+) -> HttpResponse:
+    """Open to any origin, cacheable by anyone for a short while, then served stale
+    while a fresh copy is fetched."""
     response["Access-Control-Allow-Origin"] = "*"
-    response["Cache-Control"] = f"public, max-age={SHARED_SECONDS}, stale-while-revalidate=30"
+    # ETag is not a CORS-safelisted response header; pages polling with it need to read it.
+    response["Access-Control-Expose-Headers"] = "ETag"
+    response["Cache-Control"] = f"public, max-age={max_age}, stale-while-revalidate={stale}"
     return response
 
 
-@require_GET
+def conditional(
+    request: HttpRequest,
+    response: HttpResponse,
+    *,
+    last_modified: int | None = None,
+    max_age: int = SHARED_SECONDS,
+    stale: int = 30,
+) -> HttpResponse:
+    """Tag a 200 with an ETag of its body (and Last-Modified), answer 304 when the client
+    already has it, and add the public headers either way."""
+    etag = '"' + hashlib.blake2b(response.content, digest_size=12).hexdigest() + '"'
+    response["ETag"] = etag
+    if last_modified:
+        response["Last-Modified"] = http_date(last_modified)
+    public_headers(response, max_age=max_age, stale=stale)
+    answer = get_conditional_response(
+        request, etag=etag, last_modified=last_modified, response=response
+    )
+    return public_headers(answer, max_age=max_age, stale=stale)
+
+
+def public_get(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """GET and HEAD for anyone; OPTIONS answers a CORS preflight (sent by browsers when a
+    page polls with If-None-Match); other methods are refused."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "OPTIONS":
+            response = HttpResponse(status=204)
+            response["Access-Control-Allow-Origin"] = "*"
+            response["Access-Control-Allow-Methods"] = "GET, HEAD"
+            response["Access-Control-Allow-Headers"] = "If-None-Match, If-Modified-Since"
+            response["Access-Control-Max-Age"] = "86400"
+            return response
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD", "OPTIONS"])
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _not_found_json() -> HttpResponse:
+    return public_headers(JsonResponse({"detail": "No public letter with this slug."}, status=404))
+
+
+def compact_json(data: object) -> bytes:
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+# --- count.json, badge.svg, shields.json ---------------------------------------------
+@public_get
 def count_json(request: HttpRequest, slug: str) -> HttpResponse:
     payload = count_payload(slug)
     if payload is None:
-        return _public(JsonResponse({"detail": "No public letter with this slug."}, status=404))
-    return _etagged(
-        request, json.dumps(payload, separators=(",", ":")).encode(), "application/json"
-    )
+        return _not_found_json()
+    response = HttpResponse(compact_json(payload), content_type="application/json")
+    return conditional(request, response, last_modified=payload["updated_at"])  # type: ignore[arg-type]
 
 
 def _text_width(text: str) -> int:
@@ -101,27 +200,17 @@ def _badge_value(payload: dict[str, object], with_goal: bool) -> str:
     return count
 
 
-def _etagged(request: HttpRequest, body: bytes, content_type: str) -> HttpResponse:
-    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    if etag in request.headers.get("If-None-Match", ""):
-        response: HttpResponse = HttpResponseNotModified()
-    else:
-        response = HttpResponse(body, content_type=content_type)
-    response["ETag"] = etag
-    return _public(response)
-
-
-@require_GET
+@public_get
 def badge_svg(request: HttpRequest, slug: str) -> HttpResponse:
     """A flat badge with the count (and the goal with ?goal=1); ?label= sets its left text."""
     label = request.GET.get("label", "signatures").strip() or "signatures"
     if len(label) > 40:
-        return _public(
+        return public_headers(
             HttpResponse("`label` is at most 40 characters.", status=400, content_type="text/plain")
         )
     payload = count_payload(slug)
     if payload is None:
-        return _public(
+        return public_headers(
             HttpResponse("No public letter with this slug.", status=404, content_type="text/plain")
         )
     value = _badge_value(payload, request.GET.get("goal") in {"1", "true", "yes"})
@@ -137,15 +226,16 @@ def badge_svg(request: HttpRequest, slug: str) -> HttpResponse:
         value=escape(value),
         color="#2e7d32" if reached else "#1f4fd1",
     )
-    return _etagged(request, svg.encode(), "image/svg+xml; charset=utf-8")
+    response = HttpResponse(svg.encode(), content_type="image/svg+xml; charset=utf-8")
+    return conditional(request, response, last_modified=payload["updated_at"])  # type: ignore[arg-type]
 
 
-@require_GET
+@public_get
 def shields_json(request: HttpRequest, slug: str) -> HttpResponse:
     """The count in the shields.io endpoint format, for sites that already use shields.io."""
     payload = count_payload(slug)
     if payload is None:
-        return _public(JsonResponse({"detail": "No public letter with this slug."}, status=404))
+        return _not_found_json()
     reached = bool(payload.get("goal")) and payload["count"] >= payload["goal"]  # type: ignore[operator]
     body = {
         "schemaVersion": 1,
@@ -154,4 +244,140 @@ def shields_json(request: HttpRequest, slug: str) -> HttpResponse:
         "color": "green" if reached else "blue",
         "cacheSeconds": 300,
     }
-    return _etagged(request, json.dumps(body, separators=(",", ":")).encode(), "application/json")
+    response = HttpResponse(compact_json(body), content_type="application/json")
+    return conditional(request, response, last_modified=payload["updated_at"])  # type: ignore[arg-type]
+
+
+# --- the iframe widget ---------------------------------------------------------------
+THEMES = ("auto", "light", "dark")
+HEX_COLOUR = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+TRUTHY = {"1", "true", "yes", "on"}
+WIDGET_MAX_AGE = 10
+WIDGET_STALE = 60
+# The widget runs on other sites' pages, so it holds itself to a strict policy: its own
+# script, style and count.json, nothing inline. config.framing adds frame-ancestors.
+WIDGET_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'"
+)
+
+
+@dataclass(frozen=True)
+class WidgetOptions:
+    theme: str
+    accent: str  # "#rrggbb", or "" for the widget's own colour
+    lang: str
+    compact: bool
+
+
+def _accent(value: str) -> str:
+    match = HEX_COLOUR.fullmatch(value.strip())
+    if not match:
+        return ""
+    digits = match.group(1).lower()
+    if len(digits) == 3:
+        digits = "".join(ch * 2 for ch in digits)
+    return "#" + digits
+
+
+def _language(value: str, letter_language: str) -> str:
+    for candidate in (value.strip().lower(), letter_language):
+        if candidate:
+            with contextlib.suppress(LookupError):
+                return translation.get_supported_language_variant(candidate)
+    return settings.LANGUAGE_CODE
+
+
+def widget_options(query: QueryDict, *, letter_language: str) -> WidgetOptions:
+    """The widget's look from its query string; anything unexpected falls back to a default,
+    so a bad value can never reach the page."""
+    theme = query.get("theme", "").strip().lower()
+    return WidgetOptions(
+        theme=theme if theme in THEMES else "auto",
+        accent=_accent(query.get("accent", "")),
+        lang=_language(query.get("lang", ""), letter_language),
+        compact=query.get("compact", "").strip().lower() in TRUTHY,
+    )
+
+
+def widget_context(payload: dict[str, Any], options: WidgetOptions) -> dict[str, object]:
+    count, goal = payload["count"], payload["goal"]
+    return {
+        "slug": payload["slug"],
+        "title": payload["title"],
+        "count": count,
+        "goal": goal,
+        "percent": min(100, math.floor(100 * count / goal)) if goal else None,
+        "count_on_bar": min(count, goal) if goal else None,
+        "is_open": payload["status"] == Letter.Status.OPEN,
+        "letter_url": settings.SITE_URL + payload["url"],
+        "count_url": reverse("embed_count_json", args=[payload["slug"]]),
+        "options": options,
+        "SITE_NAME": settings.SITE_NAME,
+    }
+
+
+def _widget_body(payload: dict[str, Any], options: WidgetOptions) -> bytes:
+    """The rendered page, kept a second in the process: under load many hosts ask for the
+    same few variants."""
+    key = "embed:widget:{}:{}:{}:{}:{:d}".format(payload["slug"], *vars(options).values())
+    now = time.monotonic()
+    hit = _local.get(key)
+    if hit and hit[0] > now and hit[1][0] == payload:  # type: ignore[index]
+        return hit[1][1]  # type: ignore[index]
+    with translation.override(options.lang):
+        # No request here on purpose: nothing may reach for the session, the user or a
+        # CSRF token, which would set a cookie or add Vary: Cookie.
+        body = render_to_string(
+            "petition/embed/widget.html", widget_context(payload, options)
+        ).encode()
+    _remember_locally(key, (payload, body), now)
+    return body
+
+
+@public_get
+def widget(request: HttpRequest, slug: str) -> HttpResponse:
+    """The iframe widget: title, live count, goal bar and a link to sign."""
+    payload = count_payload(slug)
+    if payload is None:
+        with translation.override(_language(request.GET.get("lang", ""), "")):
+            body = render_to_string(
+                "petition/embed/missing.html", {"SITE_NAME": settings.SITE_NAME}
+            )
+        return public_headers(HttpResponse(body, status=404), max_age=WIDGET_MAX_AGE)
+    options = widget_options(request.GET, letter_language=str(payload["language"]))
+    response = HttpResponse(_widget_body(payload, options))
+    response["Content-Language"] = options.lang
+    response["Content-Security-Policy"] = WIDGET_CSP
+    return conditional(
+        request,
+        response,
+        last_modified=payload["updated_at"],
+        max_age=WIDGET_MAX_AGE,
+        stale=WIDGET_STALE,
+    )
+
+
+# --- the JS loader -------------------------------------------------------------------
+LOADER_MAX_AGE = 3600
+LOADER_STALE = 24 * 3600
+
+
+@functools.cache
+def _loader_source() -> bytes:
+    path = finders.find("embed/loader.js")
+    if not path:
+        raise FileNotFoundError("static/embed/loader.js is missing from the static files")
+    with open(path, "rb") as source:  # type: ignore[arg-type]
+        return source.read()
+
+
+@public_get
+def loader_js(request: HttpRequest) -> HttpResponse:
+    """/embed.js: turns <div data-undersigned="slug"> elements into widget iframes.
+
+    Served at a fixed address (not a hashed static name) so snippets keep working across
+    releases; an hour of caching keeps it cheap while a release still reaches embedders.
+    """
+    response = HttpResponse(_loader_source(), content_type="text/javascript; charset=utf-8")
+    return conditional(request, response, max_age=LOADER_MAX_AGE, stale=LOADER_STALE)

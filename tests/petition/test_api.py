@@ -1,5 +1,9 @@
+import re
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from letters.models import Letter
 from tests.factories import LetterFactory, SignatureFactory
@@ -20,13 +24,31 @@ def test_letter_detail_gives_the_verified_count(client: Client, tally) -> None:
     assert data["signature_count"] == 2
 
 
-def test_letter_list_has_open_letters_only(client: Client) -> None:
-    LetterFactory(slug="open-one")
+def test_letter_list_has_open_and_closed_letters_newest_first_never_drafts(
+    client: Client,
+) -> None:
+    now = timezone.now()
+    LetterFactory(slug="open-one", published_at=now - timedelta(days=2))
     LetterFactory(slug="draft-one", status=Letter.Status.DRAFT)
-    LetterFactory(slug="closed-one", status=Letter.Status.CLOSED)
+    LetterFactory(slug="closed-one", status=Letter.Status.CLOSED, published_at=now)
     data = client.get("/api/v1/letters").json()
-    assert [item["slug"] for item in data["items"]] == ["open-one"]
-    assert data["count"] == 1
+    assert [item["slug"] for item in data["items"]] == ["closed-one", "open-one"]
+    assert data["count"] == 2
+
+
+@pytest.mark.parametrize(("status", "slug"), [("open", "open-one"), ("closed", "past-one")])
+def test_letter_list_filters_by_public_status(client: Client, status: str, slug: str) -> None:
+    LetterFactory(slug="open-one")
+    LetterFactory(slug="past-one", closes_at=timezone.now() - timedelta(hours=1))
+    data = client.get(f"/api/v1/letters?status={status}").json()
+    assert [item["slug"] for item in data["items"]] == [slug]
+
+
+def test_letter_list_is_paginated(client: Client) -> None:
+    LetterFactory.create_batch(3)
+    data = client.get("/api/v1/letters?limit=2&offset=2").json()
+    assert data["count"] == 3
+    assert len(data["items"]) == 1
 
 
 def test_draft_letter_is_404_in_the_api(client: Client) -> None:
@@ -66,3 +88,75 @@ def test_letter_detail_gives_breakdowns_by_country_and_day(client: Client, tally
     data = client.get("/api/v1/letters/fair").json()
     assert data["breakdowns"]["by_country"] == {"DE": 1, "FR": 2, "unknown": 1}
     assert sum(day["count"] for day in data["breakdowns"]["by_day"]) == 4
+
+
+def test_letter_detail_lists_its_languages_and_public_fields(client: Client) -> None:
+    LetterFactory(slug="fair", language="fr", recipient="The board")
+    data = client.get("/api/v1/letters/fair").json()
+    assert data["languages"] == ["fr"]
+    assert data["recipient"] == "The board"
+    assert {"closes_at", "url", "breakdowns"} <= data.keys()
+
+
+def test_signature_list_of_a_draft_letter_is_404(client: Client) -> None:
+    LetterFactory(slug="secret", status=Letter.Status.DRAFT)
+    assert client.get("/api/v1/letters/secret/signatures").status_code == 404
+
+
+def test_signature_list_gives_only_the_public_fields(client: Client) -> None:
+    letter = LetterFactory(slug="fair")
+    SignatureFactory(letter=letter, email="x.person@example.net", verified=True)
+    response = client.get("/api/v1/letters/fair/signatures")
+    (item,) = response.json()["items"]
+    assert set(item) == {"name", "title", "organization", "city", "country", "signed_at"}
+    assert b"x.person" not in response.content
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/letters", "/api/v1/letters/fair", "/api/v1/letters/fair/signatures"]
+)
+def test_api_gets_are_public_cookie_free_and_briefly_cacheable(client: Client, url: str) -> None:
+    LetterFactory(slug="fair")
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "stale-while-revalidate" in response["Cache-Control"]
+    assert re.search(r"max-age=\d+", response["Cache-Control"])
+    assert not response.cookies
+    assert "cookie" not in response.get("Vary", "").lower()
+
+
+@pytest.mark.parametrize("url", ["/api/v1/letters", "/api/v1/letters/fair"])
+def test_api_answers_304_to_a_matching_etag(client: Client, url: str) -> None:
+    LetterFactory(slug="fair")
+    first = client.get(url)
+    again = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert again["Access-Control-Allow-Origin"] == "*"
+
+
+def test_api_errors_are_not_tagged_for_caching_as_content(client: Client) -> None:
+    response = client.get("/api/v1/letters/nope")
+    assert response.status_code == 404
+    assert "ETag" not in response
+
+
+def test_warm_api_letter_detail_needs_no_database_query(
+    client: Client, tally, django_assert_num_queries
+) -> None:
+    letter = LetterFactory(slug="fair")
+    SignatureFactory(letter=letter, verified=True, country="FR")
+    tally()
+    client.get("/api/v1/letters/fair")
+    with django_assert_num_queries(0):
+        data = client.get("/api/v1/letters/fair").json()
+    assert data["signature_count"] == 1
+    assert data["breakdowns"]["by_country"] == {"FR": 1}
+
+
+def test_warm_api_answers_unknown_letters_without_a_query(
+    client: Client, django_assert_num_queries
+) -> None:
+    client.get("/api/v1/letters/nope")
+    with django_assert_num_queries(0):
+        assert client.get("/api/v1/letters/nope").status_code == 404

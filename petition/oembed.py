@@ -1,0 +1,117 @@
+"""oEmbed (https://oembed.com): lets CMSs and chat apps turn a letter's address into the
+widget. Only this site's letter pages are answered, from the cached count payload."""
+
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from .embed import compact_json, conditional, count_payload, public_get, public_headers
+
+WIDTH = 480
+HEIGHT = 190
+COMPACT_HEIGHT = 64
+# Below this height only the one-line compact widget fits.
+COMPACT_BELOW = 150
+CACHE_AGE = 3600
+MAX_URL_LENGTH = 2048
+
+
+def _error(status: int, detail: str) -> HttpResponse:
+    return public_headers(JsonResponse({"detail": detail}, status=status))
+
+
+def _default_port(scheme: str) -> int | None:
+    return {"http": 80, "https": 443}.get(scheme)
+
+
+def _same_origin(url: str, site_url: str) -> bool:
+    theirs, ours = urlsplit(url), urlsplit(site_url)
+    try:
+        their_port = theirs.port or _default_port(theirs.scheme.lower())
+    except ValueError:  # a port that is not a number
+        return False
+    return (
+        theirs.scheme.lower() == ours.scheme.lower()
+        and (theirs.hostname or "") == (ours.hostname or "").lower()
+        and their_port == (ours.port or _default_port(ours.scheme.lower()))
+    )
+
+
+def letter_slug_from_url(url: str) -> str | None:
+    """The slug of the letter page `url` points to, if it is one of this site's."""
+    if not _same_origin(url, settings.SITE_URL):
+        return None
+    try:
+        match = resolve(urlsplit(url).path or "/")
+    except Resolver404:
+        return None
+    return match.kwargs.get("slug") if match.url_name == "letter_detail" else None
+
+
+def _pixels(request: HttpRequest, name: str) -> int | None:
+    """A maxwidth/maxheight value; None if absent; ValueError with a message if garbage."""
+    raw = request.GET.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 6 or int(raw) < 1:
+        raise ValueError(
+            _("`%(name)s` must be a whole number of pixels, at least 1.") % {"name": name}
+        )
+    return int(raw)
+
+
+@public_get
+def oembed(request: HttpRequest) -> HttpResponse:
+    """A rich oEmbed answer whose html is an iframe of the widget."""
+    response_format = request.GET.get("format", "json").strip().lower() or "json"
+    if response_format != "json":
+        # The oEmbed spec asks for 501 when a format is not offered.
+        return _error(501, _("Only format=json is offered."))
+    url = request.GET.get("url", "").strip()
+    if not url:
+        return _error(400, _("Give the address of a letter page as `url`."))
+    try:
+        max_width, max_height = _pixels(request, "maxwidth"), _pixels(request, "maxheight")
+    except ValueError as error:
+        return _error(400, str(error))
+    slug = letter_slug_from_url(url) if len(url) <= MAX_URL_LENGTH else None
+    payload = count_payload(slug) if slug else None
+    if payload is None:
+        return _error(404, _("No public letter of this site at this address."))
+
+    compact = max_height is not None and max_height < COMPACT_BELOW
+    width = min(WIDTH, max_width) if max_width else WIDTH
+    height = COMPACT_HEIGHT if compact else HEIGHT
+    if max_height:
+        height = min(height, max_height)
+    src = settings.SITE_URL + reverse("embed_widget", args=[payload["slug"]])
+    if compact:
+        src += "?" + urlencode({"compact": "1"})
+    title = str(payload["title"])
+    html = format_html(
+        '<iframe src="{}" width="{}" height="{}" title="{}" loading="lazy" '
+        'style="border:0;max-width:100%" '
+        'sandbox="allow-scripts allow-same-origin allow-popups '
+        'allow-popups-to-escape-sandbox"></iframe>',
+        src,
+        width,
+        height,
+        title,
+    )
+    body = {
+        "version": "1.0",
+        "type": "rich",
+        "title": title,
+        "provider_name": settings.SITE_NAME,
+        "provider_url": settings.SITE_URL + "/",
+        "cache_age": CACHE_AGE,
+        "html": str(html),
+        "width": width,
+        "height": height,
+    }
+    response = HttpResponse(compact_json(body), content_type="application/json")
+    return conditional(request, response, last_modified=payload["updated_at"])  # type: ignore[arg-type]
