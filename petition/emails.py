@@ -8,7 +8,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from .models import OutboundEmail
-from .tokens import make_verification_token
+from .tokens import make_manage_token, make_verification_token
 
 
 def absolute_url(path: str) -> str:
@@ -19,10 +19,30 @@ def _subject(outbound: OutboundEmail) -> str:
     title = outbound.signature.letter.title
     if outbound.kind == OutboundEmail.Kind.VERIFY:
         subject = _("Confirm your signature: %(title)s") % {"title": title}
+    elif outbound.kind == OutboundEmail.Kind.MANAGE:
+        subject = _("Manage your signature: %(title)s") % {"title": title}
     else:
         subject = _("You have already signed: %(title)s") % {"title": title}
     # A header never carries a line break, whatever the title holds.
     return " ".join(subject.split())
+
+
+def build_email(outbound: OutboundEmail) -> EmailMultiAlternatives:
+    """The message an outbox row stands for."""
+    if outbound.signature_id is not None:
+        return build_signature_email(outbound)
+    message = EmailMultiAlternatives(
+        subject=" ".join(outbound.subject.split()),
+        body=outbound.body_text,
+        to=[outbound.to],
+        headers={
+            "Auto-Submitted": "auto-generated",
+            "X-Undersigned-Email": f"{outbound.kind}-{outbound.pk}",
+        },
+    )
+    if outbound.body_html:
+        message.attach_alternative(outbound.body_html, "text/html")
+    return message
 
 
 def build_signature_email(outbound: OutboundEmail) -> EmailMultiAlternatives:
@@ -43,6 +63,16 @@ def build_signature_email(outbound: OutboundEmail) -> EmailMultiAlternatives:
                 reverse("signature_confirm", kwargs={"slug": letter.slug, "token": token})
             )
             context["valid_days"] = max(1, settings.PETITION_VERIFY_LINK_MAX_AGE // 86400)
+        elif outbound.kind == OutboundEmail.Kind.MANAGE:
+            # Signed when sent, not when queued, so the link's lifetime starts in the inbox.
+            token = make_manage_token(signature_id=signature.pk, letter_id=letter.pk)
+            context["manage_url"] = absolute_url(
+                reverse("signature_manage", kwargs={"slug": letter.slug, "token": token})
+            )
+            context["request_url"] = absolute_url(
+                reverse("signature_manage_request", kwargs={"slug": letter.slug})
+            )
+            context["valid_days"] = max(1, settings.PETITION_MANAGE_LINK_MAX_AGE // 86400)
         template = f"petition/email/{outbound.kind}"
         message = EmailMultiAlternatives(
             subject=_subject(outbound),

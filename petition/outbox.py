@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from .emails import build_signature_email
+from .emails import build_email
 from .models import OutboundEmail, Signature
 
 logger = logging.getLogger(__name__)
@@ -32,19 +32,34 @@ class TransientEmailFailure(Exception):
 
 
 def outbox_enqueue(
-    signature: Signature, kind: str, *, already_counted: bool = False
+    signature: Signature, kind: str, *, already_counted: bool = False, capped: bool = True
 ) -> OutboundEmail | None:
     """Record an email for the signature, within its cap, and nudge a sender after commit.
 
     Must run inside the transaction that makes the change the email is about.
     `already_counted` says the caller created the signature with this email counted.
+    `capped=False` sends outside the cap and without counting towards it: for the manage
+    link, which goes out once per verification or through its own rate limits, and must
+    not be lost because a signer asked for their verification link a few times.
     """
-    if not already_counted:
+    if capped and not already_counted:
         if signature.emails_sent >= settings.PETITION_MAX_EMAILS_PER_SIGNATURE:
             logger.info("email cap reached for signature %s; %s not sent", signature.pk, kind)
             return None
         Signature.objects.filter(pk=signature.pk).update(emails_sent=F("emails_sent") + 1)
     outbound = OutboundEmail.objects.create(signature=signature, kind=kind)
+    transaction.on_commit(outbox_nudge, robust=True)
+    return outbound
+
+
+def outbox_enqueue_message(
+    *, kind: str, to: str, subject: str, body_text: str, body_html: str = ""
+) -> OutboundEmail:
+    """Record an already rendered email (an invitation, an account email) and nudge a sender
+    after commit. Inside a transaction, it is sent only if that transaction commits."""
+    outbound = OutboundEmail.objects.create(
+        kind=kind, to=to, subject=subject[:250], body_text=body_text, body_html=body_html
+    )
     transaction.on_commit(outbox_nudge, robust=True)
     return outbound
 
@@ -81,7 +96,7 @@ def _send_next(
         if outbound is None:
             return "none", None
         outbound.attempts += 1
-        message = build_signature_email(outbound)
+        message = build_email(outbound)
         message.connection = connection
         try:
             message.send()
@@ -99,7 +114,18 @@ def _send_next(
             outbound.state = OutboundEmail.State.SENT
             outbound.sent_at = timezone.now()
             outbound.last_error = ""
-            outbound.save(update_fields=["state", "sent_at", "attempts", "last_error"])
+            # A sent message's text may hold a live link; nobody needs it any more.
+            outbound.body_text = outbound.body_html = ""
+            outbound.save(
+                update_fields=[
+                    "state",
+                    "sent_at",
+                    "attempts",
+                    "last_error",
+                    "body_text",
+                    "body_html",
+                ]
+            )
             return "sent", outbound
         outbound.last_error = repr(error)[:2000]
         if outbound.attempts >= settings.OUTBOX_MAX_ATTEMPTS:

@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from letters.models import Letter
 
+from .anomalies import is_disposable_domain
 from .counting import tally_soon
 from .models import Block, OutboundEmail, Signature
-from .normalize import normalize_email
+from .normalize import email_domain, ip_key, name_key, normalize_email
 from .outbox import outbox_enqueue
 from .screening import blocks_changed, screen_signature
 from .tokens import LinkInvalid
@@ -44,8 +45,9 @@ def signature_create(
     ip_address: str | None = None,
     honeypot: bool = False,
 ) -> Signature:
-    """Record a pending signature, or find the one this person already made, and queue the
-    email that fits (verification link, or "already signed"), within the per-signature cap.
+    """Record a pending signature, or find the one this person already made (re-opened as
+    pending if they had withdrawn it), and queue the email that fits (verification link, or
+    "already signed"), within the per-signature cap.
 
     An attempt that trips a rate limit, a block or the honeypot sends no email, and a new
     signature from it is stored with its shadow reason, never to count. The caller must
@@ -54,6 +56,7 @@ def signature_create(
     if not letter.is_accepting_signatures:
         raise LetterNotAcceptingSignatures
     email_normalized = normalize_email(data.email)
+    domain = email_domain(email_normalized)
     shadow_reason = screen_signature(
         letter=letter, ip=ip_address, email_normalized=email_normalized, honeypot=honeypot
     )
@@ -72,6 +75,8 @@ def signature_create(
                     name=data.name,
                     email=data.email.strip(),
                     email_normalized=email_normalized,
+                    email_domain=domain,
+                    name_key=name_key(data.name),
                     title=data.title,
                     organization=data.organization,
                     city=data.city,
@@ -79,7 +84,9 @@ def signature_create(
                     comment=data.comment,
                     show_name=data.show_name,
                     ip_address=ip_address,
+                    ip_key=ip_key(ip_address),
                     shadow_reason=shadow_reason,
+                    flags=Signature.Flag.DISPOSABLE if is_disposable_domain(domain) else "",
                     emails_sent=0 if shadow_reason else 1,
                 )
                 if not shadow_reason:
@@ -89,6 +96,8 @@ def signature_create(
             signature = existing.get()
         if shadow_reason or signature.shadow_reason:
             return signature
+        if signature.status == Signature.Status.WITHDRAWN:
+            _signature_reopen(signature, data=data, ip_address=ip_address)
         kind = (
             OutboundEmail.Kind.VERIFY
             if signature.status == Signature.Status.PENDING
@@ -98,9 +107,41 @@ def signature_create(
     return signature
 
 
+def _signature_reopen(signature: Signature, *, data: SignatureData, ip_address: str | None) -> None:
+    """Signing again after withdrawing: the row (one per address and letter) becomes a new
+    pending signature with the details just typed, and counts again only once confirmed.
+
+    A moderator's approval was of the old details, so it lapses; a hide, reject or
+    invalidation stays."""
+    signature.status = Signature.Status.PENDING
+    signature.verified_at = None
+    signature.name = data.name
+    signature.name_key = name_key(data.name)
+    signature.email = data.email.strip()
+    signature.title = data.title
+    signature.organization = data.organization
+    signature.city = data.city
+    signature.country = data.country
+    signature.comment = data.comment
+    signature.show_name = data.show_name
+    signature.ip_address = ip_address
+    signature.ip_key = ip_key(ip_address)
+    signature.created_at = timezone.now()
+    if signature.moderation == Signature.Moderation.APPROVED:
+        signature.moderation = Signature.Moderation.NONE
+    signature.save(
+        update_fields=[
+            "status", "verified_at", "name", "name_key", "email", "title", "organization",
+            "city", "country", "comment", "show_name", "ip_address", "ip_key", "created_at",
+            "moderation",
+        ]
+    )  # fmt: skip
+
+
 def signature_verify(*, signature_id: int, letter_id: int) -> tuple[Signature, bool]:
-    """Mark the signature verified, so it counts. Idempotent: returns (signature, True) only
-    the first time. Raises LinkInvalid if the signature no longer exists."""
+    """Mark the signature verified, so it counts, and email the signer a link to manage it.
+    Idempotent: returns (signature, True) only the first time. Raises LinkInvalid if the
+    signature no longer exists."""
     with transaction.atomic():
         signature = (
             Signature.objects.select_for_update()
@@ -115,6 +156,7 @@ def signature_verify(*, signature_id: int, letter_id: int) -> tuple[Signature, b
         signature.status = Signature.Status.VERIFIED
         signature.verified_at = timezone.now()
         signature.save(update_fields=["status", "verified_at"])
+        outbox_enqueue(signature, OutboundEmail.Kind.MANAGE, capped=False)
         transaction.on_commit(tally_soon, robust=True)
     return signature, True
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core import signing
 
 VERIFY_SALT = "petition.signature.verify"
+MANAGE_SALT = "petition.signature.manage"
 
 
 class LinkInvalid(Exception):
@@ -18,12 +19,23 @@ def make_verification_token(*, signature_id: int, letter_id: int) -> str:
     return signing.dumps([signature_id, letter_id], salt=VERIFY_SALT, compress=False)
 
 
+def make_manage_token(*, signature_id: int, letter_id: int) -> str:
+    return signing.dumps([signature_id, letter_id], salt=MANAGE_SALT, compress=False)
+
+
 def read_verification_token(token: str) -> tuple[int, int]:
     """Return (signature_id, letter_id) from a token, or raise LinkInvalid / LinkExpired."""
+    return _read_token(token, salt=VERIFY_SALT, max_age=settings.PETITION_VERIFY_LINK_MAX_AGE)
+
+
+def read_manage_token(token: str) -> tuple[int, int]:
+    """Return (signature_id, letter_id) from a manage link, or raise LinkInvalid / LinkExpired."""
+    return _read_token(token, salt=MANAGE_SALT, max_age=settings.PETITION_MANAGE_LINK_MAX_AGE)
+
+
+def _read_token(token: str, *, salt: str, max_age: int) -> tuple[int, int]:
     try:
-        value = signing.loads(
-            token, salt=VERIFY_SALT, max_age=settings.PETITION_VERIFY_LINK_MAX_AGE
-        )
+        value = signing.loads(token, salt=salt, max_age=max_age)
     except signing.SignatureExpired:
         raise LinkExpired from None
     except (signing.BadSignature, ValueError, UnicodeError):

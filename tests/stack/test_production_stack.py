@@ -85,12 +85,17 @@ def test_sign_receive_email_confirm_and_count_on_the_production_stack(
     # The tally job folds the verification into the count within seconds.
     assert eventually(lambda: public_count(stack, letter) == 1, timeout=15), stack.log_tail()
 
+    # Verifying sends the signer their manage link.
+    messages = smtp_sink.wait_for(2)
+    assert len(messages) == 2, stack.log_tail()
+    assert "Manage your signature" in messages[1]["Subject"]
+
     # The same person in capitals: one signature, an "already signed" email, same count.
     again = sign_over_http(stack, letter, "  ADA@Example.ORG")
     assert again.url.endswith("/letters/fair-terms/signed/")
-    messages = smtp_sink.wait_for(2)
-    assert len(messages) == 2, stack.log_tail()
-    assert "already signed" in messages[1]["Subject"]
+    messages = smtp_sink.wait_for(3)
+    assert len(messages) == 3, stack.log_tail()
+    assert "already signed" in messages[2]["Subject"]
     assert public_count(stack, letter) == 1
     assert Signature.objects.get().status == Signature.Status.VERIFIED
     assert eventually(

@@ -1,0 +1,157 @@
+"""Signer self-service: what a signer may do with the link emailed to them.
+
+The link is the signer's only credential, so every change here is keyed by the signature
+it names, and nothing here ever reveals whether some other address signed.
+"""
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from letters.models import Letter
+
+from .counting import tally_soon
+from .models import OutboundEmail, Signature
+from .normalize import normalize_email
+from .outbox import outbox_enqueue
+from .screening import Rate, _hits
+
+logger = logging.getLogger(__name__)
+
+# What a signer may change. The name is not among them: moderators and the anomaly scan
+# judged that name, and a renamed signature would be an impersonation nobody reviewed.
+# The country is not either: the letter's counts by country include it, and only the
+# tally job may move a signature between them.
+EDITABLE_FIELDS = ("title", "organization", "city", "comment")
+
+# Signatures a manage link is sent for: confirmed ones, and withdrawn ones (whose owners
+# may still download their data).
+MANAGEABLE_STATUSES = (Signature.Status.VERIFIED, Signature.Status.WITHDRAWN)
+
+
+class SignatureNotEditable(Exception):
+    """The signature is withdrawn or not yet confirmed, so it can only be downloaded."""
+
+
+def editable_fields(letter: Letter) -> list[str]:
+    """The public fields this letter collects that its signers may change."""
+    return [field for field in EDITABLE_FIELDS if letter.collects(field)]
+
+
+@transaction.atomic
+def signature_update_public_fields(
+    *, signature_id: int, show_name: bool, fields: dict[str, str]
+) -> bool:
+    """Change whether the name is shown and the public fields the letter collects; returns
+    whether anything changed. Fields the letter does not collect are ignored.
+
+    A changed field lapses a moderator's approval, which was of the old text; the count is
+    unaffected. Raises SignatureNotEditable unless the signature is verified.
+    """
+    signature = Signature.objects.select_for_update().select_related("letter").get(pk=signature_id)
+    if signature.status != Signature.Status.VERIFIED:
+        raise SignatureNotEditable
+    changed = []
+    for field in editable_fields(signature.letter):
+        value = fields.get(field, "")
+        if getattr(signature, field) != value:
+            setattr(signature, field, value)
+            changed.append(field)
+    if changed and signature.moderation == Signature.Moderation.APPROVED:
+        signature.moderation = Signature.Moderation.NONE
+        changed.append("moderation")
+    if signature.show_name != show_name:
+        signature.show_name = show_name
+        changed.append("show_name")
+    if changed:
+        signature.save(update_fields=changed)
+    return bool(changed)
+
+
+@transaction.atomic
+def signature_withdraw(*, signature_id: int) -> bool:
+    """Withdraw a verified signature so it no longer counts or shows; the tally lowers the
+    count after commit. Returns True only the first time. Raises SignatureNotEditable for a
+    signature that is still pending."""
+    signature = Signature.objects.select_for_update().get(pk=signature_id)
+    if signature.status == Signature.Status.WITHDRAWN:
+        return False
+    if signature.status != Signature.Status.VERIFIED:
+        raise SignatureNotEditable
+    signature.status = Signature.Status.WITHDRAWN
+    signature.save(update_fields=["status"])
+    logger.info(
+        "signature %s on letter %s withdrawn by its signer", signature.pk, signature.letter_id
+    )
+    transaction.on_commit(tally_soon, robust=True)
+    return True
+
+
+def signature_data_export(*, signature: Signature) -> dict[str, Any]:
+    """Everything stored about this signer's signature, as JSON-ready data.
+
+    The IP address is included: it is the signer's own personal data, kept for moderation,
+    and only the holder of the emailed link sees it. Moderators' decisions, flags and
+    shadow reasons are not: they are notes about the signature, and a silent shadow ban
+    must stay silent.
+    """
+    letter = signature.letter
+    return {
+        "letter": {"title": letter.title, "slug": letter.slug, "url": letter.get_absolute_url()},
+        "name": signature.name,
+        "email": signature.email,
+        "title": signature.title,
+        "organization": signature.organization,
+        "city": signature.city,
+        "country": signature.country.code or "",
+        "comment": signature.comment,
+        "show_name": signature.show_name,
+        "status": signature.status,
+        "created_at": signature.created_at.isoformat(),
+        "verified_at": signature.verified_at.isoformat() if signature.verified_at else None,
+        "ip_address": signature.ip_address,
+        "emails_sent": signature.emails.filter(state=OutboundEmail.State.SENT).count(),
+    }
+
+
+def _over_limit(*, ip_address: str | None, email_normalized: str) -> bool:
+    limits = {name: Rate.parse(rate) for name, rate in settings.PETITION_RATE_LIMITS.items()}
+    checks = [(f"manage-email:{email_normalized}", limits.get("manage_email"))]
+    if ip_address:
+        checks.append((f"manage-ip:{ip_address}", limits.get("manage_ip")))
+    active = [(key, rate) for key, rate in checks if rate is not None]
+    if not active:
+        return False
+    try:
+        totals = _hits(active)
+    except Exception:  # fail open, as signing does: a cache outage must not lock signers out
+        logger.warning("cache unavailable; manage-link limits not applied", exc_info=True)
+        return False
+    return any(total > rate.count for (_, rate), total in zip(active, totals, strict=True))
+
+
+@transaction.atomic
+def manage_link_send(*, letter: Letter, email: str, ip_address: str | None) -> bool:
+    """Email a manage link if this address has a confirmed (or withdrawn) signature on the
+    letter and no rate limit is tripped; returns whether one was queued. The caller must
+    answer the same either way."""
+    email_normalized = normalize_email(email)
+    if _over_limit(ip_address=ip_address, email_normalized=email_normalized):
+        logger.info("manage-link request for letter %s over its rate limit", letter.pk)
+        return False
+    signature = (
+        Signature.objects.select_related("letter")
+        .filter(
+            letter=letter,
+            email_normalized=email_normalized,
+            status__in=MANAGEABLE_STATUSES,
+            shadow_reason="",
+        )
+        .first()
+    )
+    if signature is None:
+        return False
+    outbox_enqueue(signature, OutboundEmail.Kind.MANAGE, capped=False)
+    return True

@@ -1,0 +1,145 @@
+"""Pages a signer reaches through the emailed manage link, and the form that sends it.
+
+Links never act on GET (mail scanners fetch them): every change is a POST with CSRF.
+"""
+
+import contextlib
+import json
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from letters.models import Letter
+
+from .models import Signature
+from .screening import client_ip
+from .selfservice import (
+    SignatureNotEditable,
+    manage_link_send,
+    signature_data_export,
+    signature_update_public_fields,
+    signature_withdraw,
+)
+from .selfservice_forms import ManageLinkRequestForm, SignatureManageForm
+from .tokens import LinkExpired, LinkInvalid, read_manage_token
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def manage_link_request(request: HttpRequest, slug: str) -> HttpResponse:
+    """Ask for a manage link by email; the answer never says whether the address signed."""
+    letter = get_object_or_404(Letter.objects.public(), slug=slug)
+    form = ManageLinkRequestForm(request.POST or None)
+    if request.method == "POST":
+        if not form.is_valid():
+            context = {"letter": letter, "form": form}
+            return render(request, "petition/manage/request.html", context, status=400)
+        manage_link_send(
+            letter=letter, email=form.cleaned_data["email"], ip_address=client_ip(request)
+        )
+        return render(request, "petition/manage/request_sent.html", {"letter": letter})
+    return render(request, "petition/manage/request.html", {"letter": letter, "form": form})
+
+
+def _signature_from_link(request: HttpRequest, slug: str, token: str) -> Signature | HttpResponse:
+    """The signature a manage link names on this letter, or the error page to answer with."""
+    letter = get_object_or_404(Letter.objects.public(), slug=slug)
+    try:
+        signature_id, letter_id = read_manage_token(token)
+    except LinkExpired:
+        return _link_error(request, letter, expired=True)
+    except LinkInvalid:
+        return _link_error(request, letter, expired=False)
+    signature = letter.signatures.filter(pk=signature_id).first()
+    if letter_id != letter.pk or signature is None:
+        return _link_error(request, letter, expired=False)
+    signature.letter = letter
+    return signature
+
+
+def _link_error(request: HttpRequest, letter: Letter, *, expired: bool) -> HttpResponse:
+    return render(
+        request,
+        "petition/manage/link_error.html",
+        {"letter": letter, "expired": expired},
+        status=410 if expired else 400,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signature_manage(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """Show the signature; a POST changes its public choices."""
+    signature = _signature_from_link(request, slug, token)
+    if isinstance(signature, HttpResponse):
+        return signature
+    letter = signature.letter
+    editable = signature.status == Signature.Status.VERIFIED
+    form = SignatureManageForm(
+        request.POST if request.method == "POST" else None, signature=signature
+    )
+    status = 200
+    if request.method == "POST":
+        if not editable:
+            status = 409
+        elif form.is_valid():
+            try:
+                changed = signature_update_public_fields(
+                    signature_id=signature.pk,
+                    show_name=form.cleaned_data["show_name"],
+                    fields=form.public_fields(),
+                )
+            except SignatureNotEditable:
+                status = 409
+            else:
+                messages.success(
+                    request, _("Your changes are saved.") if changed else _("Nothing changed.")
+                )
+                return redirect("signature_manage", slug=letter.slug, token=token)
+        else:
+            status = 400
+    context = {
+        "letter": letter,
+        "signature": signature,
+        "token": token,
+        "form": form,
+        "editable": editable,
+    }
+    return render(request, "petition/manage/manage.html", context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signature_manage_withdraw(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """GET asks "are you sure?"; only the POST of its button withdraws."""
+    signature = _signature_from_link(request, slug, token)
+    if isinstance(signature, HttpResponse):
+        return signature
+    letter = signature.letter
+    if request.method == "POST":
+        # A pending signature cannot be withdrawn; the manage page explains why.
+        with contextlib.suppress(SignatureNotEditable):
+            signature_withdraw(signature_id=signature.pk)
+        return redirect("signature_manage", slug=letter.slug, token=token)
+    if signature.status != Signature.Status.VERIFIED:
+        return redirect("signature_manage", slug=letter.slug, token=token)
+    context = {"letter": letter, "signature": signature, "token": token}
+    return render(request, "petition/manage/withdraw.html", context)
+
+
+@never_cache
+@require_GET
+def signature_manage_data(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """The signer's own data as a JSON download (reading it changes nothing)."""
+    signature = _signature_from_link(request, slug, token)
+    if isinstance(signature, HttpResponse):
+        return signature
+    letter = signature.letter
+    body = json.dumps(signature_data_export(signature=signature), ensure_ascii=False, indent=2)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="signature-{letter.slug}.json"'
+    return response

@@ -1,0 +1,68 @@
+"""A signer changes their mind, in a real browser with email over SMTP: signs, confirms,
+follows the emailed manage link, hides their name, withdraws, and sees the count drop."""
+
+import re
+
+import pytest
+
+from letters.models import Letter
+from tests.conftest import SmtpSink
+from tests.factories import LetterFactory, SignatureFactory
+
+from .conftest import screenshot
+from .test_moderation_in_browser import mail_server, public_count, text_of  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+CONFIRM = re.compile(r"https?://\S+/confirm/\S+/")
+MANAGE = re.compile(r"https?://\S+/manage/[^/\s]+/")
+
+
+@pytest.fixture
+def letter(settings, live_server) -> Letter:
+    settings.SITE_URL = live_server.url
+    letter = LetterFactory(slug="second-thoughts", signer_fields=["organization"])
+    SignatureFactory(letter=letter, verified=True, name="Early Signer")
+    return letter
+
+
+def test_signer_hides_their_name_then_withdraws_and_the_count_drops(
+    page,
+    live_server,
+    letter: Letter,
+    mail_server: SmtpSink,  # noqa: F811
+) -> None:
+    base = live_server.url
+    page.goto(f"{base}/letters/second-thoughts/")
+    page.get_by_label("Full name").fill("Grace Secondthought")
+    page.get_by_label("Email").fill("grace@example.org")
+    page.get_by_label("Organization").fill("Harbour Lane Collective")
+    page.get_by_label("I agree that my signature").check()
+    page.get_by_role("button", name="Sign", exact=True).click()
+
+    page.goto(CONFIRM.search(text_of(mail_server.wait_for(1)[0])).group(0))
+    page.get_by_role("button", name="Confirm my signature").click()
+    assert page.get_by_text("change or withdraw your signature later").is_visible()
+    assert public_count(page, base, "second-thoughts") == "2"
+    assert page.get_by_text("Grace Secondthought").is_visible()
+
+    manage_email = mail_server.wait_for(2)[1]
+    assert "Manage your signature" in manage_email["Subject"]
+    page.goto(MANAGE.search(text_of(manage_email)).group(0))
+    assert page.get_by_text("Your signature is confirmed.").is_visible()
+    screenshot(page, "manage-signature")
+
+    page.get_by_label("Show my name publicly").uncheck()
+    page.get_by_role("button", name="Save changes").click()
+    assert page.get_by_text("Your changes are saved.").is_visible()
+    manage_url = page.url
+    assert public_count(page, base, "second-thoughts") == "2"
+    assert not page.get_by_text("Grace Secondthought").is_visible()
+
+    page.goto(manage_url)
+    page.get_by_role("link", name="Withdraw my signature…").click()
+    screenshot(page, "withdraw-confirm")
+    page.get_by_role("button", name="Yes, withdraw my signature").click()
+    assert page.get_by_text("You have withdrawn this signature.").is_visible()
+    assert page.locator("main form").count() == 0
+    assert page.get_by_role("link", name="Download my data (JSON)").is_visible()
+    assert public_count(page, base, "second-thoughts") == "1"
