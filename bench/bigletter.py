@@ -15,7 +15,8 @@ SLUG = "big-letter"
 COPY_COLUMNS = (
     "letter_id", "name", "email", "email_normalized", "title", "organization", "city",
     "country", "comment", "show_name", "status", "created_at", "verified_at", "ip_address",
-    "emails_sent", "shadow_reason", "counted",
+    "emails_sent", "shadow_reason", "counted", "email_domain", "ip_key", "name_key",
+    "moderation", "flags",
 )  # fmt: skip
 COUNTRIES = [
     "FR", "DE", "ES", "IT", "NL", "BE", "PL", "PT", "SE", "DK", "FI", "IE", "GB", "US", "CA",
@@ -71,10 +72,12 @@ def _rows(letter_id: int, count: int, start: int, stop: int, rng: random.Random)
         country = COUNTRIES[rng.randrange(len(COUNTRIES))]
         city = CITIES[rng.randrange(len(CITIES))]
         address = f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+        address_key = f"{0xFFFF0A000000 | (i & 0xFFFFFF):032x}"
         write(
             f"{letter_id}\tSigner {i:07d}\tsigner{i}@example.org\tsigner{i}@example.org\t"
             f"\t\t{city}\t{country}\t\t{shown}\tverified\t{created.isoformat()}\t"
-            f"{verified.isoformat()}\t{address}\t1\t\tf\n"
+            f"{verified.isoformat()}\t{address}\t1\t\tf\texample.org\t{address_key}\t"
+            f"signer {i:07d}\t\t\n"
         )
     return buffer.getvalue()
 
@@ -128,6 +131,39 @@ from petition.counting import tally_reconcile
 started = time.perf_counter()
 repaired = tally_reconcile()
 print("BENCH", time.perf_counter() - started, repaired)
+"""
+
+# The moderation queue on the big letter: median of a few runs of each read a moderator
+# makes (first page, a page half a million rows deep, filters, searches) and the
+# invalidation preview counts, in milliseconds.
+MODERATION_CODE = """
+import json, statistics, time
+from letters.models import Letter
+from petition.moderation import InvalidationCriteria, invalidation_preview
+from petition.selectors import moderation_queue
+letter = Letter.objects.get(slug="big-letter")
+deep = letter.signatures.order_by("-pk").values_list("pk", flat=True)[500000:500001]
+deep = deep[0] if deep else None
+def ms(fn, n=5):
+    fn()
+    runs = []
+    for _ in range(n):
+        t = time.perf_counter(); fn(); runs.append((time.perf_counter() - t) * 1000)
+    return round(statistics.median(runs), 1)
+out = {
+    "first_page_ms": ms(lambda: moderation_queue(letter=letter)),
+    "deep_page_ms": ms(lambda: moderation_queue(letter=letter, before=deep)),
+    "flagged_ms": ms(lambda: moderation_queue(letter=letter, state="flagged")),
+    "awaiting_ms": ms(lambda: moderation_queue(letter=letter, state="awaiting")),
+    "domain_search_ms": ms(lambda: moderation_queue(letter=letter, search="@example.org")),
+    "name_search_ms": ms(lambda: moderation_queue(letter=letter, search="signer 0999"), n=3),
+    "preview_cidr_ms": ms(lambda: invalidation_preview(
+        letter=letter, criteria=InvalidationCriteria(cidr="10.1.0.0/16").cleaned()), n=3),
+    "preview_domain_ms": ms(lambda: invalidation_preview(
+        letter=letter, criteria=InvalidationCriteria(domain="example.org").cleaned()), n=3),
+}
+started = time.perf_counter()
+print("BENCH", time.perf_counter() - started, json.dumps(out))
 """
 
 

@@ -11,6 +11,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -70,8 +71,8 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
-def _proc_stat(pid: str) -> tuple[str, int, float] | None:
-    """(command name, process group, CPU seconds) of one process, or None if it is gone."""
+def _proc_stat(pid: str) -> tuple[str, int, int, float] | None:
+    """(command name, process group, start time, CPU seconds) of a process; None if gone."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -79,53 +80,94 @@ def _proc_stat(pid: str) -> tuple[str, int, float] | None:
     # The command name is in parentheses and may itself hold spaces or parentheses.
     comm = raw[raw.index("(") + 1 : raw.rindex(")")]
     fields = raw[raw.rindex(")") + 2 :].split()
-    pgrp = int(fields[2])
+    pgrp, started = int(fields[2]), int(fields[19])
     cpu = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-    return comm, pgrp, cpu
+    return comm, pgrp, started, cpu
 
 
-def cpu_snapshot(groups: dict[str, int | None]) -> dict[str, float]:
-    """CPU seconds used so far by each named process group, PostgreSQL, Redis, this process,
-    and the whole machine (busy and iowait), for a later `cpu_usage`."""
+@dataclass
+class CpuSnapshot:
+    wall: float
+    # (pid, start time) -> (component, command, CPU seconds); the start time tells a reused
+    # pid from the process that had it before.
+    processes: dict[tuple[int, int], tuple[str, str, float]]
+    components: list[str]
+    machine_busy: float  # CPU seconds the kernel counts as busy, all cores together
+    machine_iowait: float
+
+
+OTHER = "other_processes"
+
+
+def cpu_snapshot(groups: dict[str, int | None]) -> CpuSnapshot:
+    """CPU seconds used so far by every process, each assigned to a component (a named
+    process group, PostgreSQL, Redis, this process, or other), and by the whole machine."""
     by_group = {pgid: name for name, pgid in groups.items() if pgid}
-    totals = dict.fromkeys([*groups, "postgresql", "redis", "bench"], 0.0)
+    processes: dict[tuple[int, int], tuple[str, str, float]] = {}
     me = os.getpid()
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
             continue
-        stat = _proc_stat(pid)
+        stat = _proc_stat(entry)
         if stat is None:
             continue
-        comm, pgrp, cpu = stat
+        comm, pgrp, started, cpu = stat
+        pid = int(entry)
         if pgrp in by_group:
-            totals[by_group[pgrp]] += cpu
+            component = by_group[pgrp]
         elif comm == "postgres" or comm.startswith("postgres:"):
-            totals["postgresql"] += cpu
+            component = "postgresql"
         elif comm.startswith("redis-server"):
-            totals["redis"] += cpu
-        elif int(pid) == me:
-            totals["bench"] += cpu
+            component = "redis"
+        elif pid == me:
+            component = "bench"
+        else:
+            component = OTHER
+        processes[(pid, started)] = (component, comm, cpu)
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     # user nice system idle iowait irq softirq steal
-    totals["machine_busy"] = (sum(fields[:3]) + sum(fields[5:8])) / TICKS
-    totals["machine_iowait"] = fields[4] / TICKS
-    totals["wall"] = time.monotonic()
-    return totals
+    return CpuSnapshot(
+        wall=time.monotonic(),
+        processes=processes,
+        components=[*groups, "postgresql", "redis", "bench"],
+        machine_busy=(sum(fields[:3]) + sum(fields[5:8])) / TICKS,
+        machine_iowait=fields[4] / TICKS,
+    )
 
 
-def cpu_usage(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    """Cores used on average by each component between two snapshots (1.0 = one full core)."""
-    wall = after["wall"] - before["wall"]
+def cpu_usage(
+    before: CpuSnapshot, after: CpuSnapshot, extra: dict[str, float] | None = None
+) -> dict[str, Any]:
+    """Cores used on average between two snapshots (1.0 = one full core): by each component,
+    by processes outside the benchmark (`other_processes`, the busiest named), by `extra`
+    components measured elsewhere (CPU seconds), and the rest (`kernel_and_exited`: network
+    softirq, mostly, and processes that ended in between)."""
+    wall = after.wall - before.wall
     if wall <= 0:
         return {}
-    usage = {
-        name: round((after[name] - before.get(name, 0.0)) / wall, 2)
-        for name in after
-        if name != "wall"
+    used: dict[str, float] = dict.fromkeys(after.components, 0.0)
+    foreign: dict[str, float] = {}
+    for key, (component, comm, cpu) in after.processes.items():
+        earlier = before.processes.get(key)
+        delta = cpu - (earlier[2] if earlier else 0.0)
+        if component == OTHER:
+            comm = comm.split("/")[0]  # kernel threads rename themselves as they work
+            foreign[comm] = foreign.get(comm, 0.0) + delta
+        else:
+            used[component] = used.get(component, 0.0) + delta
+    for name, seconds in (extra or {}).items():
+        used[name] = used.get(name, 0.0) + seconds
+    usage: dict[str, Any] = {name: round(v / wall, 2) for name, v in used.items()}
+    usage[OTHER] = round(sum(foreign.values()) / wall, 2)
+    usage["other_processes_busiest"] = {
+        comm: round(v / wall, 2)
+        for comm, v in sorted(foreign.items(), key=lambda item: -item[1])[:3]
+        if v / wall >= 0.01
     }
-    usage["other"] = round(
-        usage["machine_busy"] - sum(v for k, v in usage.items() if not k.startswith("machine_")),
-        2,
-    )
+    busy = (after.machine_busy - before.machine_busy) / wall
+    accounted = (sum(used.values()) + sum(foreign.values())) / wall
+    usage["kernel_and_exited"] = round(max(0.0, busy - accounted), 2)
+    usage["machine_busy"] = round(busy, 2)
+    usage["machine_iowait"] = round((after.machine_iowait - before.machine_iowait) / wall, 2)
     usage["cores"] = os.cpu_count() or 1
     return usage

@@ -2,6 +2,7 @@
 
 import http.client
 import re
+import resource
 import shutil
 import subprocess
 import time
@@ -100,9 +101,15 @@ def wrk(url: str, *, threads: int, connections: int, seconds: int) -> dict[str, 
         "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s",
         url,
     ]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     run = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = parse_wrk(run.stdout)
     result["command"] = " ".join(command)
+    # wrk shares the cores it measures; what it used is part of the picture.
+    result["wrk_cpu_seconds"] = round(
+        after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2
+    )
     if run.returncode != 0 or "requests_per_second" not in result:
         result["error"] = (run.stderr or run.stdout).strip()[-500:] or f"exit {run.returncode}"
     return result

@@ -60,13 +60,24 @@ def judge(target: Target, value: Any) -> bool | None:
     return value == target.limit
 
 
+def big_label(results: dict[str, Any]) -> str:
+    """How the big letter is named in the table: "1M" by default, else its real size."""
+    rows = dig(results, "big_letter.rows") or dig(results, "settings.big_rows") or 0
+    if not rows:
+        return "big letter"
+    if rows % 1_000_000 == 0:
+        return f"{rows // 1_000_000}M"
+    return f"{rows // 1000}k" if rows >= 1000 and rows % 1000 == 0 else str(rows)
+
+
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
+    label = big_label(results)
     for target in TARGETS:
         value = dig(results, target.path)
         rows.append(
             {
-                "name": target.name,
+                "name": target.name.replace("1M ", f"{label} ", 1),
                 "value": value,
                 "unit": target.unit,
                 "target": target.goal,
@@ -108,25 +119,37 @@ def _extra_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """Figures without a target that a reader wants beside the others."""
     rows = []
 
+    label = big_label(results)
+
     def add(name: str, path: str, unit: str) -> None:
         value = dig(results, path)
         if value is not None:
-            rows.append((name, _show(value, unit), "", ""))
+            rows.append((name.replace("1M ", f"{label} ", 1), _show(value, unit), "", ""))
 
     add("signing p50 latency", "signing.p50_ms", "ms")
     add("signing errors", "signing.errors", "")
     add("confirmed per second (signing phase)", "confirming.per_second", "/s")
-    add("confirmations (all)", "confirming.ok", "")
+    add("confirmed per second, end to end", "confirming.end_to_end_per_second", "/s")
+    add("confirmations (all)", "confirming.ok_total", "")
     add("email delay p99", "email.delay_p99_s", "s")
     add("robots.txt throughput", "read_path.robots_txt.requests_per_second", "req/s")
     add("count.json / robots.txt", "read_path.count_to_trivial_ratio", "")
     add("badge.svg throughput", "read_path.badge_svg.requests_per_second", "req/s")
+    add("badge.svg / robots.txt", "read_path.badge_to_trivial_ratio", "")
+    add("widget page throughput", "read_path.widget.requests_per_second", "req/s")
+    add("widget page / robots.txt", "read_path.widget_to_trivial_ratio", "")
     add("1M tally", "big_letter.tally.seconds", "s")
     add("1M letter page p99", "big_letter.reads.letter_page.p99_ms", "ms")
     add("1M count.json p99", "big_letter.reads.count_json.p99_ms", "ms")
     add("1M API detail p50", "big_letter.reads.api_detail.p50_ms", "ms")
     add("1M signatures page p50", "big_letter.reads.api_signatures.p50_ms", "ms")
     add("1M CSV export", "big_letter.export.seconds", "s")
+    add("1M moderation queue, first page", "big_letter.moderation_queue.first_page_ms", "ms")
+    add("1M moderation queue, page 10,000", "big_letter.moderation_queue.deep_page_ms", "ms")
+    add("1M moderation queue, by domain", "big_letter.moderation_queue.domain_search_ms", "ms")
+    add("1M moderation queue, by name", "big_letter.moderation_queue.name_search_ms", "ms")
+    add("1M invalidation preview, CIDR", "big_letter.moderation_queue.preview_cidr_ms", "ms")
+    add("1M invalidation preview, domain", "big_letter.moderation_queue.preview_domain_ms", "ms")
     add("1M CSV rows", "big_letter.export.rows", "")
     add("1M reconcile", "big_letter.reconcile.seconds", "s")
     return rows
@@ -152,7 +175,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
     figure.suptitle(
         f"Undersigned signing benchmark: {settings.get('signers')} signers, "
         f"{settings.get('confirmers')} confirmers, {duration} s "
-        f"({results.get('cpu_count')} cores, {str(results.get('git_commit', ''))[:10]})",
+        f"({results.get('cpu_count')} cores, {str(results.get('git_commit', ''))[:10]}"
+        f"{' with local changes' if results.get('git_dirty') else ''})",
         fontsize=11,
     )
     top.plot([p["t"] for p in signing], [p["ok"] for p in signing], label="signatures accepted (302)",
