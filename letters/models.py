@@ -69,6 +69,11 @@ class Letter(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # When the letter was last closed, by its owners or by reaching closes_at (retention
+    # counts from here).
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # The number of the current LetterVersion; each signature records the one it signed.
+    version = models.PositiveIntegerField(default=1)
 
     objects = LetterQuerySet.as_manager()
 
@@ -113,6 +118,72 @@ class Letter(models.Model):
         return render_markdown(self.body)
 
 
+class AffiliationVerification(models.TextChoices):
+    """How a stated affiliation was checked; public lists show the difference."""
+
+    NONE = "", _("Not verified")
+    EMAIL = "email", _("Verified by email at the organization's domain")
+    MODERATOR = "moderator", _("Verified by a moderator")
+
+
+class LetterVersion(models.Model):
+    """The text of a letter as it stood from one edit to the next. Version 1 is the text
+    as first published; the letter itself always holds the newest."""
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    recipient = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    # A material change asks signers of older versions to confirm again.
+    material = models.BooleanField(default=False)
+    note = models.CharField(_("what changed"), max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["letter", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["letter", "number"], name="letter_version_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="letter_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.letter_id} v{self.number}"
+
+
+class LetterTranslation(models.Model):
+    """The letter in another language. All translations share the letter's one count and
+    one signatory list; `language` on the letter is the original's."""
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(max_length=10)
+    title = models.CharField(max_length=200)
+    recipient = models.CharField(max_length=200, blank=True)
+    body = models.TextField(help_text=_("Markdown. Raw HTML is sanitized."))
+    # The letter version this translation was written from; older means possibly outdated.
+    based_on_version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["letter", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["letter", "language"], name="letter_translation_one_per_language"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.letter_id} in {self.language}"
+
+    @cached_property
+    def body_html(self) -> str:
+        return render_markdown(self.body)
+
+
 class NamedSignatory(models.Model):
     """A signatory the authors list by name at publication, shown apart from the public list."""
 
@@ -120,6 +191,12 @@ class NamedSignatory(models.Model):
     name = models.CharField(max_length=200)
     affiliation = models.CharField(max_length=200, blank=True)
     position = models.PositiveIntegerField(default=0)
+    # The organization's domain the affiliation was checked against (e.g. example.org).
+    affiliation_domain = models.CharField(max_length=253, blank=True)
+    affiliation_verification = models.CharField(
+        max_length=10, choices=AffiliationVerification.choices, blank=True, default=""
+    )
+    affiliation_verified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["position", "id"]
@@ -228,6 +305,14 @@ class AuditEntry(models.Model):
         WATCH_ADD = "watch_add", _("Added a name to the watch list")
         WATCH_REMOVE = "watch_remove", _("Removed a name from the watch list")
         EXPORT = "export", _("Exported signatures")
+        LETTER_VERSION = "letter_version", _("Published a new version of the text")
+        RECONFIRM_REQUEST = "reconfirm_request", _("Asked older signers to confirm again")
+        TRANSLATION_ADD = "translation_add", _("Added a translation")
+        TRANSLATION_EDIT = "translation_edit", _("Edited a translation")
+        TRANSLATION_DELETE = "translation_delete", _("Deleted a translation")
+        AFFILIATION_VERIFY = "affiliation_verify", _("Verified an affiliation")
+        AFFILIATION_UNVERIFY = "affiliation_unverify", _("Withdrew an affiliation's verification")
+        DELIVERY_PDF = "delivery_pdf", _("Prepared the delivery PDF")
 
     class State(models.TextChoices):
         DONE = "done", _("Done")

@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
-from letters.models import AuditEntry, Letter
+from letters.models import AffiliationVerification, AuditEntry, Letter
 
 # Moderation states in which a verified signature still counts.
 COUNTING_MODERATION = ("", "approved", "hidden")
@@ -106,6 +106,22 @@ class Signature(models.Model):
     flags = models.CharField(max_length=200, blank=True, default="")
     # Whether the letter's tallies include this signature; the tally job keeps it in step.
     counted = models.BooleanField(default=False)
+    # The letter version signed (Letter.version at signing, or at the last reconfirmation),
+    # and the version a reconfirmation email was last queued for.
+    version = models.PositiveIntegerField(default=1)
+    reconfirm_requested_version = models.PositiveIntegerField(null=True, blank=True)
+    # The language of the page the signer signed on (emails to them use it).
+    language = models.CharField(max_length=10, blank=True)
+    # A stated affiliation is `title` at `organization`; it may be checked against the
+    # organization's domain by an email there, or by a moderator.
+    affiliation_domain = models.CharField(max_length=253, blank=True)
+    affiliation_verification = models.CharField(
+        max_length=10, choices=AffiliationVerification.choices, blank=True, default=""
+    )
+    affiliation_verified_at = models.DateTimeField(null=True, blank=True)
+    # Consent to keep the public name on the letter once it is closed and anonymized.
+    keep_name = models.BooleanField(default=False)
+    anonymized_at = models.DateTimeField(null=True, blank=True)
 
     objects = SignatureQuerySet.as_manager()
 
@@ -225,6 +241,8 @@ class OutboundEmail(models.Model):
         # Rendered when queued and stored here (subject and bodies below).
         INVITATION = "invitation", _("Invitation to a letter's team")
         ACCOUNT = "account", _("Account email")
+        RECONFIRM = "reconfirm", _("Request to confirm a signature on a new version")
+        AFFILIATION = "affiliation", _("Link to verify an affiliation")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Queued")
