@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "accounts",
     "letters",
     "petition",
+    "delivery",
 ]
 
 MIDDLEWARE = [
@@ -181,6 +182,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 600},
     },
+    "retention-apply": {
+        "task": "petition.tasks.retention_apply",
+        "schedule": env.float("RETENTION_SECONDS", default=3600.0),
+        "options": {"expires": 600},
+    },
 }
 
 # --- Email ----------------------------------------------------------------------------
@@ -240,6 +246,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files the site makes (delivery PDFs), shared by the web and worker processes. Never
+# served as static files: only the views that check who asks hand them out.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -274,6 +283,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 PETITION_VERIFY_LINK_MAX_AGE = env.int("PETITION_VERIFY_LINK_MAX_AGE", default=7 * 24 * 3600)
 # How long the emailed "manage your signature" link stays valid (seconds; default 30 days).
 PETITION_MANAGE_LINK_MAX_AGE = env.int("PETITION_MANAGE_LINK_MAX_AGE", default=30 * 24 * 3600)
+# How long the link asking a signer to confirm a new version stays valid (default 30 days).
+PETITION_RECONFIRM_LINK_MAX_AGE = env.int(
+    "PETITION_RECONFIRM_LINK_MAX_AGE", default=30 * 24 * 3600
+)
 # Emails of any kind one signature may trigger (first link, re-sends, "already signed"),
 # so a form cannot be used to bomb someone's inbox.
 PETITION_MAX_EMAILS_PER_SIGNATURE = env.int("PETITION_MAX_EMAILS_PER_SIGNATURE", default=4)
@@ -287,7 +300,21 @@ PETITION_RATE_LIMITS = {
     # Requests for a "manage your signature" link (these emails are outside the cap above).
     "manage_ip": env.str("RATE_LIMIT_MANAGE_IP", default="20/3600"),
     "manage_email": env.str("RATE_LIMIT_MANAGE_EMAIL", default="3/3600"),
+    # Emails that verify an affiliation: per signature, per address they go to, per client
+    # IP, and per letter for those its owners send to named signatories. Over a limit, the
+    # form says so and nothing is sent.
+    "affiliation_signature": env.str("RATE_LIMIT_AFFILIATION_SIGNATURE", default="3/3600"),
+    "affiliation_address": env.str("RATE_LIMIT_AFFILIATION_ADDRESS", default="3/86400"),
+    "affiliation_ip": env.str("RATE_LIMIT_AFFILIATION_IP", default="10/3600"),
+    "affiliation_letter": env.str("RATE_LIMIT_AFFILIATION_LETTER", default="50/3600"),
 }
+# How long a link that verifies an affiliation stays valid (seconds; default 3 days).
+PETITION_AFFILIATION_LINK_MAX_AGE = env.int(
+    "PETITION_AFFILIATION_LINK_MAX_AGE", default=3 * 24 * 3600
+)
+# Personal mailbox providers refused as an organization's domain, beyond the list shipped
+# in petition/data/freemail_domains.txt and the disposable-address list.
+AFFILIATION_EXTRA_FREEMAIL_DOMAINS = env.list("AFFILIATION_EXTRA_FREEMAIL_DOMAINS", default=[])
 # Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed. Empty: the client
 # address is REMOTE_ADDR, whatever headers say.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
@@ -312,6 +339,13 @@ INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 # Signers' IP addresses are kept this long for moderation (bursts, CIDR invalidation),
 # then erased by a periodic task.
 PETITION_IP_RETENTION_DAYS = env.int("PETITION_IP_RETENTION_DAYS", default=30)
+# Signatures never confirmed by email are deleted this many days after they were made.
+PETITION_UNVERIFIED_RETENTION_DAYS = env.int("PETITION_UNVERIFIED_RETENTION_DAYS", default=14)
+# Signatures of a letter closed this many days ago lose their personal data: only the
+# country, the dates and (where the signer agreed and it was public) the name remain.
+PETITION_ANONYMIZE_AFTER_DAYS = env.int("PETITION_ANONYMIZE_AFTER_DAYS", default=180)
+# Retention deletes or anonymizes this many signatures per transaction.
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
 # The anomaly scan: how often, over how much recent history, and its thresholds per hour.
 ANOMALY_SCAN_SECONDS = env.float("ANOMALY_SCAN_SECONDS", default=300.0)
 ANOMALY_WINDOW_HOURS = env.int("ANOMALY_WINDOW_HOURS", default=3)

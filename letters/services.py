@@ -50,6 +50,7 @@ def letter_save(*, letter: Letter) -> Letter:
         )
     if letter.status != Letter.Status.DRAFT and letter.published_at is None:
         letter.published_at = timezone.now()
+    letter.closed_at = _closed_at(letter)
     letter.full_clean(exclude=["owner"])
     letter.save()
     return letter
@@ -225,12 +226,25 @@ def _locked(letter: Letter) -> Letter:
     return Letter.objects.select_for_update().get(pk=letter.pk)
 
 
+def _closed_at(letter: Letter) -> datetime | None:
+    """When a letter in its new status stopped taking signatures (retention counts from
+    here): now, or its closing time if that already passed; None unless closed."""
+    if letter.status != Letter.Status.CLOSED:
+        return None
+    now = timezone.now()
+    if letter.closed_at is not None:
+        return letter.closed_at
+    return min(letter.closes_at, now) if letter.closes_at else now
+
+
 def _set_status(letter: Letter, status: str) -> None:
     letter.status = status
-    update_fields = ["status", "updated_at"]
+    update_fields = ["status", "updated_at", "closed_at"]
     if status == Letter.Status.OPEN and letter.published_at is None:
         letter.published_at = timezone.now()
         update_fields.append("published_at")
+    letter.closed_at = None  # a status change starts the closing clock afresh
+    letter.closed_at = _closed_at(letter)
     letter.save(update_fields=update_fields)
 
 

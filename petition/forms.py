@@ -85,6 +85,10 @@ class SignatureForm(forms.Form):
     show_name = forms.BooleanField(
         label=_("Show my name publicly on the list of signatories"), required=False, initial=True
     )
+    keep_name = forms.BooleanField(
+        label=_("Keep my name on the public list after the letter closes, when the other details of signatures are erased"),
+        required=False, initial=False,
+    )  # fmt: skip
     consent = forms.BooleanField(
         label=_("I agree that my signature is stored and used as the privacy notice says"),
         error_messages={"required": _("Please agree to the privacy notice to sign.")},
@@ -139,4 +143,6 @@ class SignatureForm(forms.Form):
             country=data.get("country", "") or "",
             comment=data.get("comment", ""),
             show_name=data["show_name"],
+            # Only a public name can be kept public.
+            keep_name=bool(data.get("keep_name")) and data["show_name"],
         )

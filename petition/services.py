@@ -36,6 +36,8 @@ class SignatureData:
     country: str = ""
     comment: str = ""
     show_name: bool = True
+    # Whether the public name stays once the letter's signatures are anonymized.
+    keep_name: bool = False
 
 
 def signature_create(
@@ -83,6 +85,8 @@ def signature_create(
                     country=data.country,
                     comment=data.comment,
                     show_name=data.show_name,
+                    keep_name=data.keep_name,
+                    version=letter.version,
                     ip_address=ip_address,
                     ip_key=ip_key(ip_address),
                     shadow_reason=shadow_reason,
@@ -98,6 +102,8 @@ def signature_create(
             return signature
         if signature.status == Signature.Status.WITHDRAWN:
             _signature_reopen(signature, data=data, ip_address=ip_address)
+            signature.version = letter.version  # signing again is agreeing to today's text
+            signature.save(update_fields=["version"])
         kind = (
             OutboundEmail.Kind.VERIFY
             if signature.status == Signature.Status.PENDING
@@ -124,6 +130,7 @@ def _signature_reopen(signature: Signature, *, data: SignatureData, ip_address: 
     signature.country = data.country
     signature.comment = data.comment
     signature.show_name = data.show_name
+    signature.keep_name = data.keep_name
     signature.ip_address = ip_address
     signature.ip_key = ip_key(ip_address)
     signature.created_at = timezone.now()
@@ -133,7 +140,7 @@ def _signature_reopen(signature: Signature, *, data: SignatureData, ip_address: 
         update_fields=[
             "status", "verified_at", "name", "name_key", "email", "title", "organization",
             "city", "country", "comment", "show_name", "ip_address", "ip_key", "created_at",
-            "moderation",
+            "moderation", "keep_name",
         ]
     )  # fmt: skip
 

@@ -1,8 +1,10 @@
 """Celery tasks: thin wrappers that take ids and call a service."""
 
+from dataclasses import asdict
+
 from celery import shared_task
 
-from . import counting, moderation, outbox
+from . import counting, moderation, outbox, retention
 
 
 @shared_task(
@@ -58,6 +60,12 @@ def ip_addresses_erase() -> int:
     return moderation.ip_addresses_erase()
 
 
+@shared_task(acks_late=False, ignore_result=True)
+def retention_apply() -> dict[str, int]:
+    """Delete unconfirmed signatures, erase withdrawn ones, anonymize long-closed letters'."""
+    return asdict(retention.retention_apply())
+
+
 # Bulk jobs record their progress in the database and resume where they stopped, so a
 # lost task is safe to run again.
 @shared_task(acks_late=True, ignore_result=True)
@@ -70,3 +78,11 @@ def invalidation_run(entry_id: int) -> int:
 def audit_undo_run(entry_id: int) -> int:
     """Restore what an audited moderation action changed, in batches."""
     return moderation.audit_undo_run(entry_id=entry_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def reconfirm_request_run(entry_id: int) -> int:
+    """Queue, in batches, the emails asking older signers to confirm a material edit."""
+    from .reconfirm import reconfirm_request_run as run
+
+    return run(entry_id=entry_id)

@@ -1,0 +1,1 @@
+"""Delivery documents and sharing images."""
