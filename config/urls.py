@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from letters import version_views
 from letters import views as letter_views
 from petition import embed, oembed
 from petition import views as petition_views
@@ -20,6 +21,8 @@ urlpatterns = [
     ),
     path("letters/<slug:slug>/moderation/", include("petition.moderation_urls")),
     path("letters/<slug:slug>/manage/", include("petition.selfservice_urls")),
+    path("letters/<slug:slug>/changes/", version_views.letter_changes, name="letter_changes"),
+    path("letters/<slug:slug>/reconfirm/", include("petition.reconfirm_urls")),
     path(
         "letters/<slug:slug>/confirm/<str:token>/",
         petition_views.signature_confirm,

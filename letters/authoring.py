@@ -44,6 +44,7 @@ from .services import (
     letter_update,
     role_remove,
 )
+from .version_forms import VersionNoteForm, version_saved_message
 from .views import letter_context
 
 
@@ -142,22 +143,27 @@ def letter_edit(request: HttpRequest, *, letter: Letter, role: str) -> HttpRespo
     else:
         form = LetterForm(initial=LetterForm.initial_for(letter), letter=letter)
         formset = signatory_formset(letter=letter)
+    version_form = VersionNoteForm(request.POST or None, prefix="version")
     preview = None
     status = 200
     if request.method == "POST":
         if "preview" in request.POST:
             preview = render_markdown(request.POST.get("body", "")[:BODY_MAX_LENGTH])
-        elif form.is_valid() and formset.is_valid():
+        elif form.is_valid() and formset.is_valid() and version_form.is_valid():
+            version_before = letter.version
             try:
                 letter = letter_update(
                     letter=letter,
                     user=request.user,
                     data=form.to_data(signatories_from(formset)),
+                    **version_form.cleaned_data,
                 )
             except ValidationError as error:
                 form.add_error(None, error)
             else:
                 messages.success(request, _("Changes saved."))
+                if letter.version != version_before:
+                    messages.info(request, version_saved_message(letter))
                 return redirect("letter_edit", slug=letter.slug)
         status = 200 if preview is not None else 400
     return render(
@@ -170,6 +176,7 @@ def letter_edit(request: HttpRequest, *, letter: Letter, role: str) -> HttpRespo
             "letter": letter,
             "role": role,
             "section": "edit",
+            "version_form": version_form,
             "require_approval": settings.LETTERS_REQUIRE_APPROVAL and not request.user.is_staff,
         },
         status=status,

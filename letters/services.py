@@ -19,6 +19,7 @@ from petition.outbox import outbox_enqueue_message
 
 from .audit import audit_record
 from .models import AuditEntry, Invitation, Letter, LetterRole, NamedSignatory
+from .versions import letter_version_backfill, letter_version_publish
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ def letter_upsert(*, data: LetterData) -> tuple[Letter, bool]:
     created = letter is None
     if letter is None:
         letter = Letter(slug=data.slug)
+    else:
+        letter_version_backfill(letter=letter)
     letter.title = data.title
     letter.body = data.body
     letter.recipient = data.recipient
@@ -73,6 +76,7 @@ def letter_upsert(*, data: LetterData) -> tuple[Letter, bool]:
     letter.closes_at = data.closes_at
     letter.signer_fields = list(data.signer_fields)
     letter_save(letter=letter)
+    letter_version_publish(letter=letter, user=None, note=_("Imported from a file."))
     if data.signatories is not None:
         letter.named_signatories.all().delete()
         NamedSignatory.objects.bulk_create(
@@ -185,11 +189,16 @@ EDITABLE_FIELDS = (
 
 
 @transaction.atomic
-def letter_update(*, letter: Letter, user: Any, data: LetterDraftData) -> Letter:
+def letter_update(
+    *, letter: Letter, user: Any, data: LetterDraftData, note: str = "", material: bool = False
+) -> Letter:
     """Apply an author's edit; the address (slug) may change only while the letter is a
     draft. Named signatories are replaced when `data` lists them. Audited as LETTER_EDIT
-    with the names of the fields that changed; an edit that changes nothing is not."""
+    with the names of the fields that changed; an edit that changes nothing is not. On a
+    published letter, a changed text is a new version, described by `note`; `material`
+    asks its earlier signers to confirm again (letters/versions.py)."""
     letter = Letter.objects.select_for_update().get(pk=letter.pk)
+    letter_version_backfill(letter=letter)
     _check_body(data.body)
     if data.slug != letter.slug:
         if letter.status != Letter.Status.DRAFT:
@@ -219,6 +228,7 @@ def letter_update(*, letter: Letter, user: Any, data: LetterDraftData) -> Letter
     audit_record(
         letter=letter, actor=user, action=AuditEntry.Action.LETTER_EDIT, detail={"fields": changed}
     )
+    letter_version_publish(letter=letter, user=user, note=note, material=material)
     return letter
 
 
@@ -278,6 +288,7 @@ def letter_publish(*, letter: Letter, user: Any) -> Letter:
         _set_status(letter, Letter.Status.OPEN)
         action = AuditEntry.Action.LETTER_PUBLISH
     audit_record(letter=letter, actor=user, action=action)
+    letter_version_publish(letter=letter, user=user)  # the published text is version 1
     return letter
 
 

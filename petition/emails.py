@@ -21,6 +21,8 @@ def _subject(outbound: OutboundEmail) -> str:
         subject = _("Confirm your signature: %(title)s") % {"title": title}
     elif outbound.kind == OutboundEmail.Kind.MANAGE:
         subject = _("Manage your signature: %(title)s") % {"title": title}
+    elif outbound.kind == OutboundEmail.Kind.RECONFIRM:
+        subject = _("The letter you signed has changed: %(title)s") % {"title": title}
     else:
         subject = _("You have already signed: %(title)s") % {"title": title}
     # A header never carries a line break, whatever the title holds.
@@ -73,6 +75,10 @@ def build_signature_email(outbound: OutboundEmail) -> EmailMultiAlternatives:
                 reverse("signature_manage_request", kwargs={"slug": letter.slug})
             )
             context["valid_days"] = max(1, settings.PETITION_MANAGE_LINK_MAX_AGE // 86400)
+        elif outbound.kind == OutboundEmail.Kind.RECONFIRM:
+            from .reconfirm import reconfirm_email_context
+
+            context.update(reconfirm_email_context(signature))
         template = f"petition/email/{outbound.kind}"
         message = EmailMultiAlternatives(
             subject=_subject(outbound),

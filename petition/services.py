@@ -87,6 +87,7 @@ def signature_create(
                     show_name=data.show_name,
                     keep_name=data.keep_name,
                     version=letter.version,
+                    version=letter.version,
                     ip_address=ip_address,
                     ip_key=ip_key(ip_address),
                     shadow_reason=shadow_reason,
@@ -102,6 +103,8 @@ def signature_create(
             return signature
         if signature.status == Signature.Status.WITHDRAWN:
             _signature_reopen(signature, data=data, ip_address=ip_address)
+            signature.version = letter.version  # signing again is agreeing to today's text
+            signature.save(update_fields=["version"])
             signature.version = letter.version  # signing again is agreeing to today's text
             signature.save(update_fields=["version"])
         kind = (

@@ -1,0 +1,85 @@
+"""The page a signer reaches from a reconfirmation email: what changed since the version
+they signed, and a button to confirm their signature on the newest one.
+
+Links never act on GET (mail scanners fetch them): only the POST of the button changes
+anything, and it carries a CSRF token.
+"""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from letters.models import Letter
+from letters.versions import version_diff
+
+from .models import Signature
+from .reconfirm import NotReconfirmable, read_reconfirm_token, signature_reconfirm
+from .tokens import LinkExpired, LinkInvalid, make_manage_token
+
+
+def _link_error(request: HttpRequest, letter: Letter, *, expired: bool) -> HttpResponse:
+    return render(
+        request,
+        "petition/reconfirm/link_error.html",
+        {"letter": letter, "expired": expired},
+        status=410 if expired else 400,
+    )
+
+
+def _page(
+    request: HttpRequest,
+    letter: Letter,
+    signature: Signature,
+    *,
+    status: int = 200,
+    **extra: object,
+) -> HttpResponse:
+    versions = {
+        v.number: v for v in letter.versions.filter(number__in=[signature.version, letter.version])
+    }
+    signed, current = versions.get(signature.version), versions.get(letter.version)
+    manage_token = make_manage_token(signature_id=signature.pk, letter_id=letter.pk)
+    context = {
+        "letter": letter,
+        "signature": signature,
+        "signed_version": signed,
+        "current_version": current,
+        "diff": version_diff(signed, current) if signed and current and signed != current else None,
+        "up_to_date": signature.version >= letter.version,
+        "confirmable": signature.status == Signature.Status.VERIFIED,
+        "manage_url": reverse(
+            "signature_manage", kwargs={"slug": letter.slug, "token": manage_token}
+        ),
+        **extra,
+    }
+    return render(request, "petition/reconfirm/reconfirm.html", context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signature_reconfirm_view(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """GET shows the changes since the signer's version; POST confirms the newest one."""
+    letter = get_object_or_404(Letter.objects.public(), slug=slug)
+    try:
+        signature_id, letter_id = read_reconfirm_token(token)
+    except LinkExpired:
+        return _link_error(request, letter, expired=True)
+    except LinkInvalid:
+        return _link_error(request, letter, expired=False)
+    signature = letter.signatures.filter(pk=signature_id).first()
+    if letter_id != letter.pk or signature is None:
+        return _link_error(request, letter, expired=False)
+    signature.letter = letter
+    if request.method == "GET":
+        return _page(request, letter, signature)
+    try:
+        signature, changed = signature_reconfirm(signature_id=signature.pk, letter_id=letter.pk)
+    except LinkInvalid:
+        return _link_error(request, letter, expired=False)
+    except NotReconfirmable:
+        return _page(request, letter, signature, status=409)
+    letter.refresh_from_db(fields=["version"])
+    signature.letter = letter
+    return _page(request, letter, signature, just_confirmed=changed)
