@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import TemplateView
 
+from delivery import og
 from letters import version_views
 from letters import views as letter_views
-from petition import embed, oembed
+from petition import embed, oembed, retention
 from petition import views as petition_views
 from petition.api import api
 
@@ -21,6 +21,8 @@ urlpatterns = [
     ),
     path("letters/<slug:slug>/moderation/", include("petition.moderation_urls")),
     path("letters/<slug:slug>/manage/", include("petition.selfservice_urls")),
+    path("letters/<slug:slug>/delivery/", include("delivery.urls")),
+    path("letters/<slug:slug>/og.png", og.og_image, name="letter_og_image"),
     path("letters/<slug:slug>/changes/", version_views.letter_changes, name="letter_changes"),
     path("letters/<slug:slug>/reconfirm/", include("petition.reconfirm_urls")),
     path(
@@ -35,7 +37,7 @@ urlpatterns = [
     path("embed.js", embed.loader_js, name="embed_loader"),
     path("oembed", oembed.oembed, name="oembed"),
     path("robots.txt", petition_views.robots_txt, name="robots_txt"),
-    path("privacy/", TemplateView.as_view(template_name="privacy.html"), name="privacy"),
+    path("privacy/", retention.privacy, name="privacy"),
     path("health/", petition_views.health, name="health"),
     path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),

@@ -226,6 +226,14 @@ def test_default_site_url_is_the_published_web_port_on_an_allowed_host() -> None
     assert site.hostname in environment("web")["DJANGO_ALLOWED_HOSTS"].split(",")
 
 
-def test_only_postgres_keeps_data_in_a_volume() -> None:
+def test_only_postgres_and_the_shared_media_keep_data_in_volumes() -> None:
     with_volumes = {name for name, spec in compose()["services"].items() if spec.get("volumes")}
-    assert with_volumes == {"postgres"}
+    assert with_volumes == {"postgres", "web", "worker"}
+
+
+def test_web_and_worker_share_the_media_volume_at_media_root() -> None:
+    # The worker writes delivery PDFs that web hands out: both must see the same files.
+    media_root = environment("web")["MEDIA_ROOT"]
+    for name in ("web", "worker"):
+        assert service(name)["volumes"] == [f"media:{media_root}"], name
+    assert "media" in compose()["volumes"]

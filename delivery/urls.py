@@ -1,0 +1,10 @@
+"""Delivery pages of one letter, under /letters/<slug>/delivery/."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.delivery, name="delivery"),
+    path("<int:document_id>/download/", views.delivery_download, name="delivery_download"),
+]
