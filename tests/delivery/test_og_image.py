@@ -71,7 +71,7 @@ def test_the_image_is_drawn_without_dejavu_too() -> None:
         assert face is not None
     finally:
         og.font.cache_clear()
-    png = og.og_png(title="Zoë’s letter", count=5, goal=None, closed=True, language="fr")
+    png = og.og_png(title="Zoë\u2019s letter", count=5, goal=None, closed=True, language="fr")
     assert Image.open(io.BytesIO(png)).size == (1200, 630)
 
 
