@@ -25,6 +25,7 @@ urlpatterns = [
     path("letters/<slug:slug>/og.png", og.og_image, name="letter_og_image"),
     path("letters/<slug:slug>/changes/", version_views.letter_changes, name="letter_changes"),
     path("letters/<slug:slug>/reconfirm/", include("petition.reconfirm_urls")),
+    path("", include("petition.affiliation_urls")),
     path(
         "letters/<slug:slug>/confirm/<str:token>/",
         petition_views.signature_confirm,

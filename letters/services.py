@@ -78,11 +78,7 @@ def letter_upsert(*, data: LetterData) -> tuple[Letter, bool]:
     letter_save(letter=letter)
     letter_version_publish(letter=letter, user=None, note=_("Imported from a file."))
     if data.signatories is not None:
-        letter.named_signatories.all().delete()
-        NamedSignatory.objects.bulk_create(
-            NamedSignatory(letter=letter, name=s.name, affiliation=s.affiliation, position=i)
-            for i, s in enumerate(data.signatories, start=1)
-        )
+        _signatories_replace(letter=letter, signatories=data.signatories)
     return letter, created
 
 
@@ -130,11 +126,28 @@ def _check_body(body: str) -> None:
 
 
 def _signatories_replace(*, letter: Letter, signatories: list[NamedSignatoryData]) -> None:
-    letter.named_signatories.all().delete()
-    NamedSignatory.objects.bulk_create(
-        NamedSignatory(letter=letter, name=s.name, affiliation=s.affiliation, position=i)
-        for i, s in enumerate(signatories, start=1)
-    )
+    """Make the named signatories these, in this order. A signatory whose name and
+    affiliation are unchanged keeps its row, so its affiliation check (and a verification
+    link already emailed for it) survives reordering and edits to others."""
+    unchanged: dict[tuple[str, str], list[NamedSignatory]] = {}
+    for row in letter.named_signatories.all():
+        unchanged.setdefault((row.name, row.affiliation), []).append(row)
+    kept, new = [], []
+    for position, s in enumerate(signatories, start=1):
+        rows = unchanged.get((s.name, s.affiliation))
+        if rows:
+            row = rows.pop(0)
+            row.position = position
+            kept.append(row)
+        else:
+            new.append(
+                NamedSignatory(
+                    letter=letter, name=s.name, affiliation=s.affiliation, position=position
+                )
+            )
+    letter.named_signatories.exclude(pk__in=[row.pk for row in kept]).delete()
+    NamedSignatory.objects.bulk_update(kept, ["position"])
+    NamedSignatory.objects.bulk_create(new)
 
 
 def _signatories_snapshot(letter: Letter) -> list[tuple[str, str]]:

@@ -159,6 +159,11 @@ class PublicSignature(Schema):
     city: str
     country: str
     signed_at: datetime
+    # How the stated affiliation (title, organization) was checked, if at all: by an email
+    # to an address at `affiliation_domain`, or by the letter's moderators.
+    affiliation_verified: Literal["email", "moderator"] | None
+    # The organization's domain it was checked against; never an address.
+    affiliation_domain: str | None
 
 
 class SignaturePage(Schema):
@@ -195,13 +200,29 @@ def letter_signatures(
         )
     page = list(
         signatures.order_by("-verified_at", "-pk").values(
-            "pk", "name", "title", "organization", "city", "country", "verified_at"
+            "pk",
+            "name",
+            "title",
+            "organization",
+            "city",
+            "country",
+            "verified_at",
+            "affiliation_verification",
+            "affiliation_domain",
         )[: filters.limit + 1]
     )
     more = len(page) > filters.limit
     page = page[: filters.limit]
     last = page[-1] if page else None
     return {
-        "items": [{**row, "signed_at": row["verified_at"]} for row in page],
+        "items": [
+            {
+                **row,
+                "signed_at": row["verified_at"],
+                "affiliation_verified": row["affiliation_verification"] or None,
+                "affiliation_domain": row["affiliation_domain"] or None,
+            }
+            for row in page
+        ],
         "next": _cursor(last["verified_at"], last["pk"]) if more and last else None,
     }

@@ -31,7 +31,9 @@ def _subject(outbound: OutboundEmail) -> str:
 
 def build_email(outbound: OutboundEmail) -> EmailMultiAlternatives:
     """The message an outbox row stands for."""
-    if outbound.signature_id is not None:
+    # Signature emails are rendered when sent, to the signer; a row with its own `to` was
+    # rendered when queued (an affiliation check goes to a work address, not the signer's).
+    if outbound.signature_id is not None and not outbound.to:
         return build_signature_email(outbound)
     message = EmailMultiAlternatives(
         subject=" ".join(outbound.subject.split()),

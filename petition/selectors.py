@@ -111,7 +111,16 @@ def letter_latest_public_signatures(letter: Letter, limit: int = 12) -> list[Sig
         Signature.objects.publicly_listed()
         .filter(letter=letter)
         .order_by("-verified_at")
-        .only("name", "title", "organization", "city", "country", "verified_at")[:limit]
+        .only(
+            "name",
+            "title",
+            "organization",
+            "city",
+            "country",
+            "verified_at",
+            "affiliation_verification",
+            "affiliation_domain",
+        )[:limit]
     )
 
 

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from letters.models import Letter
 
+from .affiliations import affiliation_clear
 from .counting import tally_soon
 from .models import OutboundEmail, Signature
 from .normalize import normalize_email
@@ -59,6 +60,9 @@ def signature_update_public_fields(
         if getattr(signature, field) != value:
             setattr(signature, field, value)
             changed.append(field)
+    if {"title", "organization"} & set(changed):
+        # A verification was of the affiliation as it stood; the new one is unverified.
+        changed += affiliation_clear(signature)
     if changed and signature.moderation == Signature.Moderation.APPROVED:
         signature.moderation = Signature.Moderation.NONE
         changed.append("moderation")
@@ -104,6 +108,8 @@ def signature_data_export(*, signature: Signature) -> dict[str, Any]:
         "email": signature.email,
         "title": signature.title,
         "organization": signature.organization,
+        "affiliation_verified": signature.affiliation_verification or None,
+        "affiliation_domain": signature.affiliation_domain,
         "city": signature.city,
         "country": signature.country.code or "",
         "comment": signature.comment,

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from letters.models import Letter
 
+from .affiliations import affiliation_clear
 from .anomalies import is_disposable_domain
 from .counting import tally_soon
 from .models import Block, OutboundEmail, Signature
@@ -139,8 +140,11 @@ def _signature_reopen(signature: Signature, *, data: SignatureData, ip_address: 
     signature.created_at = timezone.now()
     if signature.moderation == Signature.Moderation.APPROVED:
         signature.moderation = Signature.Moderation.NONE
+    # A verified affiliation was of the old details; the new ones are verified anew.
+    affiliation_fields = affiliation_clear(signature)
     signature.save(
         update_fields=[
+            *affiliation_fields,
             "status", "verified_at", "name", "name_key", "email", "title", "organization",
             "city", "country", "comment", "show_name", "ip_address", "ip_key", "created_at",
             "moderation", "keep_name",

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from letters.models import AuditEntry, Letter, LetterRole
+from letters.models import AuditEntry, Letter, LetterRole, NamedSignatory
 from tests.factories import LetterFactory, LetterRoleFactory, SignatureFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,13 @@ def _url(route: str, letter: Letter) -> tuple[str, bool]:
     entry = AuditEntry.objects.create(letter=letter, action=AuditEntry.Action.HIDE)
     url = route.replace("<slug:slug>", letter.slug)
     real = True
-    for name, value in {"<int:entry_id>": entry.pk}.items():
+    named = NamedSignatory.objects.create(letter=letter, name="Named Person", affiliation="Guild")
+    values = {
+        "<int:entry_id>": entry.pk,
+        "<int:signature_id>": letter.signatures.values_list("pk", flat=True).first(),
+        "<int:named_id>": named.pk,
+    }
+    for name, value in values.items():
         url = url.replace(name, str(value))
     if "<" in url:
         real = False
