@@ -85,7 +85,7 @@ def test_material_edit_emails_each_counting_signer_of_an_older_version(
     assert sorted(e.signature_id for e in reconfirm_emails()) == sorted([counting.pk, hidden.pk])
     assert {m.to[0] for m in mail.outbox} >= {"ada@example.org"}
     message = next(m for m in mail.outbox if m.to == ["ada@example.org"])
-    assert "The letter you signed has changed: Fair terms" == message.subject
+    assert message.subject == "The letter you signed has changed: Fair terms"
     assert "You signed version 1" in message.body and "version 2" in message.body
     assert RECONFIRM_LINK.search(message.body)
     counting.refresh_from_db()
