@@ -102,7 +102,14 @@ class TrueTypeFont(Font):
         by_glyph = sorted(
             {g: self._widths.get(c, self._default) for c, g in self._glyph.items()}.items()
         )
-        return " ".join(f"{g} [{w:.0f}]" for g, w in by_glyph)
+        # "first [w w w ...]" per run of consecutive glyphs.
+        runs: list[tuple[int, list[str]]] = []
+        for g, w in by_glyph:
+            if runs and g == runs[-1][0] + len(runs[-1][1]):
+                runs[-1][1].append(f"{w:.0f}")
+            else:
+                runs.append((g, [f"{w:.0f}"]))
+        return " ".join(f"{first} [{' '.join(widths)}]" for first, widths in runs)
 
     def _to_unicode(self) -> bytes:
         pairs = sorted((g, c) for c, g in self._glyph.items() if g and c < 0x10000)
@@ -115,12 +122,25 @@ class TrueTypeFont(Font):
             "/CMapName /Adobe-Identity-UCS def /CMapType 2 def",
             "1 begincodespacerange <0000> <ffff> endcodespacerange",
         ]
-        items = list(seen.items())
-        for start in range(0, len(items), 100):
-            chunk = items[start : start + 100]
-            lines.append(f"{len(chunk)} beginbfchar")
-            lines.extend(f"<{g:04x}> <{c:04x}>" for g, c in chunk)
-            lines.append("endbfchar")
+        # Runs of consecutive glyphs for consecutive characters become one range entry
+        # (within one high byte, as CMaps require): far fewer lines for readers to parse.
+        ranges: list[list[int]] = []
+        for g, c in sorted(seen.items()):
+            last = ranges[-1] if ranges else None
+            if (
+                last
+                and g == last[1] + 1
+                and c == last[2] + (g - last[0])
+                and g >> 8 == last[0] >> 8
+            ):
+                last[1] = g
+            else:
+                ranges.append([g, g, c])
+        for start in range(0, len(ranges), 100):
+            chunk = ranges[start : start + 100]
+            lines.append(f"{len(chunk)} beginbfrange")
+            lines.extend(f"<{a:04x}> <{b:04x}> <{c:04x}>" for a, b, c in chunk)
+            lines.append("endbfrange")
         lines.append("endcmap CMapName currentdict /CMap defineresource pop end end")
         return "\n".join(lines).encode()
 
