@@ -1,0 +1,97 @@
+"""A signer proves their affiliation, in a real browser with email over SMTP: signs,
+confirms, opens the emailed manage link, asks for a verification email at their work
+address (after a mistyped one is refused), confirms it from that inbox, and the letter shows
+their affiliation as verified while an impersonator's claim reads "(unverified)"."""
+
+import re
+
+import pytest
+
+from letters.models import Letter
+from petition.models import Signature
+from tests.conftest import SmtpSink
+from tests.factories import LetterFactory, NamedSignatoryFactory, SignatureFactory
+
+from .conftest import screenshot
+from .test_moderation_in_browser import mail_server, text_of  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+CONFIRM = re.compile(r"https?://\S+/confirm/\S+/")
+MANAGE = re.compile(r"https?://\S+/manage/[^/\s]+/")
+AFFILIATION = re.compile(r"https?://\S+/affiliations/confirm/[^/\s]+/")
+
+
+@pytest.fixture
+def letter(settings, live_server) -> Letter:
+    settings.SITE_URL = live_server.url
+    letter = LetterFactory(slug="fair-terms", signer_fields=["title", "organization"])
+    SignatureFactory(
+        letter=letter,
+        verified=True,
+        name="Famous Painter",
+        title="Member",
+        organization="the alpha programme",
+    )
+    NamedSignatoryFactory(letter=letter, name="Named Claimant", affiliation="Alpha jury")
+    return letter
+
+
+def test_signer_verifies_an_affiliation_by_email_and_the_letter_shows_it(
+    page,
+    live_server,
+    letter: Letter,
+    mail_server: SmtpSink,  # noqa: F811
+) -> None:
+    base = live_server.url
+    page.goto(f"{base}/letters/fair-terms/")
+    page.get_by_label("Full name").fill("Grace Hopper")
+    page.get_by_label("Email").fill("grace@example.net")
+    page.get_by_label("Title or occupation").fill("Illustrator")
+    page.get_by_label("Organization").fill("Example Studio")
+    page.get_by_label("I agree that my signature").check()
+    page.get_by_role("button", name="Sign", exact=True).click()
+
+    page.goto(CONFIRM.search(text_of(mail_server.wait_for(1)[0])).group(0))
+    page.get_by_role("button", name="Confirm my signature").click()
+    manage_email = mail_server.wait_for(2)[1]
+    assert "Manage your signature" in manage_email["Subject"]
+    page.goto(MANAGE.search(text_of(manage_email)).group(0))
+    assert page.locator("#affiliation-state").get_by_text("(unverified)").is_visible()
+    page.get_by_role("link", name="Verify my affiliation…").click()
+
+    # A work address outside the stated domain is refused, and nothing is sent.
+    page.get_by_label("Organization's domain").fill("example.org")
+    page.get_by_label("Address at that domain").fill("grace@elsewhere.net")
+    page.get_by_role("button", name="Send the verification email").click()
+    assert page.get_by_text("This address is not at example.org").is_visible()
+    screenshot(page, "affiliation-mismatch")
+    assert len(mail_server.messages) == 2
+
+    page.get_by_label("Address at that domain").fill("grace.hopper@example.org")
+    page.get_by_role("button", name="Send the verification email").click()
+    assert page.get_by_role("heading", name="Check your work inbox").is_visible()
+
+    work_email = mail_server.wait_for(3)[2]
+    assert work_email["To"] == "grace.hopper@example.org"
+    page.goto(AFFILIATION.search(text_of(work_email)).group(0))
+    assert page.get_by_text("Illustrator, Example Studio").is_visible()
+    assert Signature.objects.get(name="Grace Hopper").affiliation_verification == ""
+    screenshot(page, "affiliation-confirm")
+    page.get_by_role("button", name="Confirm my affiliation").click()
+    assert page.get_by_role("heading", name="Affiliation verified").is_visible()
+
+    page.goto(f"{base}/letters/fair-terms/")
+    grace = page.locator(".public-signatures li", has_text="Grace Hopper")
+    assert grace.get_by_text("verified via example.org email").is_visible()
+    painter = page.locator(".public-signatures li", has_text="Famous Painter")
+    assert painter.get_by_text("(unverified)").is_visible()
+    named = page.locator(".named-signatories li", has_text="Named Claimant")
+    assert named.get_by_text("(unverified)").is_visible()
+    screenshot(page, "affiliation-public-list")
+    assert "grace.hopper" not in page.content()
+
+    api = page.request.get(f"{base}/api/v1/letters/fair-terms/signatures").json()
+    by_name = {item["name"]: item for item in api["items"]}
+    assert by_name["Grace Hopper"]["affiliation_verified"] == "email"
+    assert by_name["Grace Hopper"]["affiliation_domain"] == "example.org"
+    assert by_name["Famous Painter"]["affiliation_verified"] is None
