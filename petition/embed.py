@@ -39,10 +39,10 @@ MISSING = "missing"
 _local: dict[str, tuple[float, object]] = {}
 
 
-def _remember_locally(key: str, value: object, now: float) -> None:
+def _remember_locally(key: str, value: object, until: float) -> None:
     if len(_local) > 10_000:
         _local.clear()
-    _local[key] = (now + LOCAL_SECONDS, value)
+    _local[key] = (until, value)
 
 
 def _stable_updated_at(slug: str, figures: dict[str, object]) -> int:
@@ -80,21 +80,26 @@ def _payload_from_database(slug: str) -> dict[str, object] | str:
 def cached_twice(key: str, build: Callable[[], object]) -> object:
     """build(), remembered a second in this process and a few seconds in the shared cache.
 
-    build() must not return None (that reads as a miss); return a marker such as MISSING.
+    A process never keeps a value longer than the shared cache does, so once one process
+    has answered with newer figures, no other answers with older ones for more than the
+    moment it takes two builds to race. build() must not return None (that reads as a
+    miss); return a marker such as MISSING.
     """
-    now = time.monotonic()
+    now = time.time()
     hit = _local.get(key)
     if hit and hit[0] > now:
         return hit[1]
     try:
-        value = cache.get(key)
+        shared = cache.get(key)
     except Exception:
-        value = None
-    if value is None:
-        value = build()
+        shared = None
+    if shared is None:
+        value, built_at = build(), now
         with contextlib.suppress(Exception):  # the database answered; caching is a bonus
-            cache.set(key, value, timeout=SHARED_SECONDS)
-    _remember_locally(key, value, now)
+            cache.set(key, (built_at, value), timeout=SHARED_SECONDS)
+    else:
+        built_at, value = shared
+    _remember_locally(key, value, min(now + LOCAL_SECONDS, built_at + SHARED_SECONDS))
     return value
 
 
@@ -321,7 +326,7 @@ def _widget_body(payload: dict[str, Any], options: WidgetOptions) -> bytes:
     """The rendered page, kept a second in the process: under load many hosts ask for the
     same few variants."""
     key = "embed:widget:{}:{}:{}:{}:{:d}".format(payload["slug"], *vars(options).values())
-    now = time.monotonic()
+    now = time.time()
     hit = _local.get(key)
     if hit and hit[0] > now and hit[1][0] == payload:  # type: ignore[index]
         return hit[1][1]  # type: ignore[index]
@@ -331,7 +336,7 @@ def _widget_body(payload: dict[str, Any], options: WidgetOptions) -> bytes:
         body = render_to_string(
             "petition/embed/widget.html", widget_context(payload, options)
         ).encode()
-    _remember_locally(key, (payload, body), now)
+    _remember_locally(key, (payload, body), now + LOCAL_SECONDS)
     return body
 
 
