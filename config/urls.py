@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("letters.authoring_urls")),
     path("account/", include("accounts.urls")),
     path("letters/<slug:slug>/", letter_views.letter_detail, name="letter_detail"),
+    path("", include("letters.translation_urls")),
     path("letters/<slug:slug>/sign/", petition_views.signature_submit, name="signature_submit"),
     path(
         "letters/<slug:slug>/signed/",

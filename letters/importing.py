@@ -1,18 +1,28 @@
 """Parse a letter file: Markdown with a YAML front-matter header between `---` lines."""
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import yaml
 from django.conf.global_settings import LANGUAGES as ALL_LANGUAGES
 from django.core.validators import validate_slug
+from django.db import transaction
 
+from .languages import normalize_language_code
 from .models import Letter
-from .services import LetterData, NamedSignatoryData
+from .services import LetterData, NamedSignatoryData, letter_upsert
+from .translation_services import TranslationData, translations_import
 
 REQUIRED_KEYS = {"title", "slug"}
-OPTIONAL_KEYS = {"recipient", "goal", "language", "status", "closes_at", "fields", "signatories"}
+OPTIONAL_KEYS = {
+    "recipient", "goal", "language", "status", "closes_at", "fields", "signatories",
+    "translations",
+}  # fmt: skip
+TRANSLATION_REQUIRED_KEYS = {"language", "title"}
+TRANSLATION_OPTIONAL_KEYS = {"recipient"}
 SIGNATORY_KEYS = {"name", "affiliation"}
 KNOWN_LANGUAGES = {code for code, _ in ALL_LANGUAGES}
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<header>.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -80,8 +90,8 @@ def _signatories(value: Any) -> list[NamedSignatoryData] | None:
     return result
 
 
-def parse_letter_file(text: str) -> LetterData:
-    """Turn a letter file into LetterData, or raise LetterFileError saying what is wrong."""
+def _split(text: str, required: set[str], optional: set[str]) -> tuple[dict[str, Any], str]:
+    """The checked YAML header of a Markdown file with front matter, and the text after it."""
     text = text.lstrip("\ufeff")
     match = FRONT_MATTER.match(text)
     if not match:
@@ -93,15 +103,38 @@ def parse_letter_file(text: str) -> LetterData:
     if not isinstance(header, dict):
         raise LetterFileError("The YAML header must be a mapping of keys to values.")
 
-    unknown = set(header) - REQUIRED_KEYS - OPTIONAL_KEYS
+    unknown = set(header) - required - optional
     if unknown:
         raise LetterFileError(
             f"Unknown keys in the header: {', '.join(sorted(map(str, unknown)))}. "
-            f"Allowed: {', '.join(sorted(REQUIRED_KEYS | OPTIONAL_KEYS))}."
+            f"Allowed: {', '.join(sorted(required | optional))}."
         )
-    missing = REQUIRED_KEYS - {key for key, value in header.items() if value not in (None, "")}
+    missing = required - {key for key, value in header.items() if value not in (None, "")}
     if missing:
         raise LetterFileError(f"Missing required keys: {', '.join(sorted(missing))}.")
+    return header, text[match.end() :].strip()
+
+
+def _translation_files(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise LetterFileError(
+            "`translations` must be a list of file names, e.g. [fair-terms.fr.md]."
+        )
+    return [v.strip() for v in value]
+
+
+def parse_letter_file(text: str) -> LetterData:
+    """Turn a letter file into LetterData, or raise LetterFileError saying what is wrong."""
+    return parse_letter_file_and_translations(text)[0]
+
+
+def parse_letter_file_and_translations(text: str) -> tuple[LetterData, list[str]]:
+    """The letter a file holds, and the translation files its header lists (as written,
+    relative to the letter's file)."""
+    header, body = _split(text, REQUIRED_KEYS, OPTIONAL_KEYS)
+    translation_files = _translation_files(header.get("translations"))
 
     slug = _text(header, "slug", 80)
     try:
@@ -133,11 +166,10 @@ def parse_letter_file(text: str) -> LetterData:
             f"Allowed: {', '.join(Letter.SignerField.values)}."
         )
 
-    body = text[match.end() :].strip()
     if not body:
         raise LetterFileError("The letter has no text after its header.")
 
-    return LetterData(
+    data = LetterData(
         slug=slug,
         title=_text(header, "title", 200),
         recipient=_text(header, "recipient", 200),
@@ -149,3 +181,75 @@ def parse_letter_file(text: str) -> LetterData:
         signer_fields=list(dict.fromkeys(fields)),
         signatories=_signatories(header.get("signatories")),
     )
+    return data, translation_files
+
+
+def parse_translation_file(text: str) -> TranslationData:
+    """Turn a translation file (front matter with language, title and optionally
+    recipient, then the translated text) into TranslationData, or raise LetterFileError."""
+    header, body = _split(text, TRANSLATION_REQUIRED_KEYS, TRANSLATION_OPTIONAL_KEYS)
+    raw = _text(header, "language", 10)
+    language = normalize_language_code(raw)
+    if not language:
+        raise LetterFileError(f"`language` is not a known language code: {raw!r}.")
+    if not body:
+        raise LetterFileError("The translation has no text after its header.")
+    return TranslationData(
+        language=language,
+        title=_text(header, "title", 200),
+        recipient=_text(header, "recipient", 200),
+        body=body,
+    )
+
+
+@dataclass(frozen=True)
+class LetterBundle:
+    """A letter file with the translation files it lists, all read and checked."""
+
+    letter: LetterData
+    translations: list[TranslationData]
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LetterFileError(f"{path}: no such file.") from None
+    except UnicodeDecodeError:
+        raise LetterFileError(f"{path}: not UTF-8 text.") from None
+    except OSError as exc:
+        raise LetterFileError(f"{path}: cannot be read ({exc.strerror}).") from None
+
+
+def parse_letter_bundle(text: str, *, directory: Path) -> LetterBundle:
+    """Parse a letter file and read the translation files it lists from `directory` (the
+    letter file's), or raise LetterFileError naming the file at fault."""
+    letter, files = parse_letter_file_and_translations(text)
+    translations: list[TranslationData] = []
+    for name in files:
+        translation_path = directory / name
+        try:
+            found = parse_translation_file(_read(translation_path))
+        except LetterFileError as exc:
+            message = str(exc)
+            if not message.startswith(str(translation_path)):
+                message = f"{translation_path}: {message}"
+            raise LetterFileError(message) from None
+        if found.language == letter.language:
+            raise LetterFileError(
+                f"{translation_path}: in {found.language}, the letter's own language; "
+                "a translation must be in another."
+            )
+        if any(t.language == found.language for t in translations):
+            raise LetterFileError(f"{translation_path}: a second translation in {found.language}.")
+        translations.append(found)
+    return LetterBundle(letter=letter, translations=translations)
+
+
+@transaction.atomic
+def letter_import(*, bundle: LetterBundle) -> tuple[Letter, bool]:
+    """Create or update the letter and the translations its file lists, all or nothing.
+    Returns the letter and whether it was created."""
+    letter, created = letter_upsert(data=bundle.letter)
+    translations_import(letter=letter, translations=bundle.translations)
+    return letter, created

@@ -13,6 +13,7 @@ from ninja import NinjaAPI, Query, Schema
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from letters.languages import letter_languages, letters_languages
 from letters.models import Letter
 
 from .embed import MISSING, cached_twice, conditional, public_headers
@@ -77,12 +78,7 @@ class LetterDetail(LetterSummary):
     breakdowns: Breakdowns
 
 
-def _languages(letter: Letter) -> list[str]:
-    # One language per letter until letters carry translations.
-    return [letter.language]
-
-
-def _summary(letter: Letter, count: int) -> dict[str, object]:
+def _summary(letter: Letter, count: int, languages: list[str]) -> dict[str, object]:
     """A letter's public fields; `url` is a path until _absolute() makes it a full address."""
     return {
         "slug": letter.slug,
@@ -93,7 +89,8 @@ def _summary(letter: Letter, count: int) -> dict[str, object]:
         "signature_count": count,
         "closes_at": letter.closes_at,
         "language": letter.language,
-        "languages": _languages(letter),
+        # The original's language first, then its translations'.
+        "languages": languages,
         "url": letter.get_absolute_url(),
         "published_at": letter.published_at,
     }
@@ -123,14 +120,20 @@ def letter_list(request: HttpRequest, filters: Query[LetterFilters]) -> list[dic
         letters = letters.exclude(pk__in=accepting.values("pk"))
     letters = list(letters.order_by("-published_at", "-created_at", "-pk"))
     counts = letter_signature_counts(letter.pk for letter in letters)
-    return [_absolute(request, _summary(letter, counts[letter.pk])) for letter in letters]
+    languages = letters_languages(letters)
+    return [
+        _absolute(request, _summary(letter, counts[letter.pk], languages[letter.pk]))
+        for letter in letters
+    ]
 
 
 def _detail_from_database(slug: str) -> dict[str, object] | str:
     letter = Letter.objects.public().filter(slug=slug).first()
     if letter is None:
         return MISSING
-    detail = _summary(letter, letter_signature_counts([letter.pk])[letter.pk])
+    detail = _summary(
+        letter, letter_signature_counts([letter.pk])[letter.pk], letter_languages(letter)
+    )
     detail["breakdowns"] = letter_breakdowns(letter)
     return detail
 

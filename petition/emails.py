@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from letters.languages import letter_in_language
+
 from .models import OutboundEmail
 from .tokens import make_manage_token, make_verification_token
 
@@ -15,8 +17,7 @@ def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def _subject(outbound: OutboundEmail) -> str:
-    title = outbound.signature.letter.title
+def _subject(outbound: OutboundEmail, *, title: str) -> str:
     if outbound.kind == OutboundEmail.Kind.VERIFY:
         subject = _("Confirm your signature: %(title)s") % {"title": title}
     elif outbound.kind == OutboundEmail.Kind.MANAGE:
@@ -51,8 +52,9 @@ def build_email(outbound: OutboundEmail) -> EmailMultiAlternatives:
 
 def build_signature_email(outbound: OutboundEmail) -> EmailMultiAlternatives:
     signature = outbound.signature
-    letter = signature.letter
-    with translation.override(letter.language):
+    # In the language of the page the signer signed on, while the letter still has it.
+    letter = letter_in_language(signature.letter, signature.language)
+    with translation.override(letter.page_language):
         context = {
             "signature": signature,
             "letter": letter,
@@ -83,7 +85,7 @@ def build_signature_email(outbound: OutboundEmail) -> EmailMultiAlternatives:
             context.update(reconfirm_email_context(signature))
         template = f"petition/email/{outbound.kind}"
         message = EmailMultiAlternatives(
-            subject=_subject(outbound),
+            subject=_subject(outbound, title=letter.title),
             body=render_to_string(f"{template}.txt", context),
             to=[signature.email],
             headers={

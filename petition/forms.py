@@ -9,6 +9,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from letters.languages import letter_languages
 from letters.models import Letter
 
 from .normalize import normalize_email
@@ -94,6 +95,9 @@ class SignatureForm(forms.Form):
         error_messages={"required": _("Please agree to the privacy notice to sign.")},
     )
 
+    # The language of the page the form is on; emails to the signer use it.
+    language = forms.CharField(required=False, max_length=10, widget=forms.HiddenInput)
+
     # A trap for naive bots: hidden from people and assistive technology, so only a
     # program that fills every field fills it.
     website = forms.CharField(
@@ -128,6 +132,11 @@ class SignatureForm(forms.Form):
             raise ValidationError(_("Null characters are not allowed."))
         return comment.strip()
 
+    def clean_language(self) -> str:
+        # Not the signer's to get wrong: a language the letter lacks means its original.
+        language = self.cleaned_data.get("language", "")
+        return language if language in letter_languages(self.letter) else self.letter.language
+
     @property
     def honeypot_filled(self) -> bool:
         return bool(self.cleaned_data.get("website"))
@@ -143,6 +152,7 @@ class SignatureForm(forms.Form):
             country=data.get("country", "") or "",
             comment=data.get("comment", ""),
             show_name=data["show_name"],
+            language=data["language"],
             # Only a public name can be kept public.
             keep_name=bool(data.get("keep_name")) and data["show_name"],
         )

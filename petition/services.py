@@ -39,6 +39,8 @@ class SignatureData:
     show_name: bool = True
     # Whether the public name stays once the letter's signatures are anonymized.
     keep_name: bool = False
+    # The language of the page signed on (blank: the letter's original).
+    language: str = ""
 
 
 def signature_create(
@@ -87,7 +89,7 @@ def signature_create(
                     comment=data.comment,
                     show_name=data.show_name,
                     keep_name=data.keep_name,
-                    version=letter.version,
+                    language=data.language,
                     version=letter.version,
                     ip_address=ip_address,
                     ip_key=ip_key(ip_address),
@@ -104,8 +106,6 @@ def signature_create(
             return signature
         if signature.status == Signature.Status.WITHDRAWN:
             _signature_reopen(signature, data=data, ip_address=ip_address)
-            signature.version = letter.version  # signing again is agreeing to today's text
-            signature.save(update_fields=["version"])
             signature.version = letter.version  # signing again is agreeing to today's text
             signature.save(update_fields=["version"])
         kind = (
@@ -135,6 +135,7 @@ def _signature_reopen(signature: Signature, *, data: SignatureData, ip_address: 
     signature.comment = data.comment
     signature.show_name = data.show_name
     signature.keep_name = data.keep_name
+    signature.language = data.language
     signature.ip_address = ip_address
     signature.ip_key = ip_key(ip_address)
     signature.created_at = timezone.now()
@@ -147,7 +148,7 @@ def _signature_reopen(signature: Signature, *, data: SignatureData, ip_address: 
             *affiliation_fields,
             "status", "verified_at", "name", "name_key", "email", "title", "organization",
             "city", "country", "comment", "show_name", "ip_address", "ip_key", "created_at",
-            "moderation", "keep_name",
+            "moderation", "keep_name", "language",
         ]
     )  # fmt: skip
 

@@ -3,11 +3,13 @@ import logging
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from letters.languages import letter_translation, render_in_language
 from letters.models import Letter
-from letters.views import letter_context
+from letters.views import letter_page
 
 from .forms import SignatureForm
 from .screening import client_ip
@@ -29,9 +31,9 @@ def signature_submit(request: HttpRequest, slug: str) -> HttpResponse:
         return _closed_response(request, letter)
     form = SignatureForm(request.POST, letter=letter)
     if not form.is_valid():
-        return render(
-            request, "letters/letter_detail.html", letter_context(letter, form), status=400
-        )
+        # Shown again in the language of the page it came from.
+        found = letter_translation(letter, form.cleaned_data.get("language"))
+        return letter_page(request, letter, translation=found, form=form, status=400)
     try:
         signature_create(
             letter=letter,
@@ -42,13 +44,20 @@ def signature_submit(request: HttpRequest, slug: str) -> HttpResponse:
     except LetterNotAcceptingSignatures:
         return _closed_response(request, letter)
     # The same answer whether the address is new, pending or already verified.
-    return redirect("signature_submitted", slug=letter.slug)
+    submitted = reverse("signature_submitted", kwargs={"slug": letter.slug})
+    language = form.cleaned_data["language"]
+    return redirect(submitted if language == letter.language else f"{submitted}?lang={language}")
 
 
 @require_GET
 def signature_submitted(request: HttpRequest, slug: str) -> HttpResponse:
     letter = get_object_or_404(Letter.objects.public(), slug=slug)
-    return render(request, "petition/signature_submitted.html", {"letter": letter})
+    return render_in_language(
+        request,
+        "petition/signature_submitted.html",
+        {"letter": letter},
+        language=request.GET.get("lang", "")[:10],
+    )
 
 
 def _link_error(request: HttpRequest, letter: Letter, *, expired: bool) -> HttpResponse:
@@ -87,7 +96,7 @@ def signature_confirm(request: HttpRequest, slug: str, token: str) -> HttpRespon
         context = {"letter": letter, "signature": signature, "newly_verified": False}
         if template.endswith("confirmed.html"):
             context["signature_count"] = letter_signature_count(letter)
-        return render(request, template, context)
+        return render_in_language(request, template, context, language=signature.language)
 
     try:
         signature, newly_verified = signature_verify(signature_id=signature_id, letter_id=letter.pk)
@@ -98,7 +107,7 @@ def signature_confirm(request: HttpRequest, slug: str, token: str) -> HttpRespon
         # The tally folds this signature in within seconds; the signer sees it now.
         signature.refresh_from_db(fields=["counted"])
         count += 0 if signature.counted else 1
-    return render(
+    return render_in_language(
         request,
         "petition/signature_confirmed.html",
         {
@@ -107,6 +116,7 @@ def signature_confirm(request: HttpRequest, slug: str, token: str) -> HttpRespon
             "newly_verified": newly_verified,
             "signature_count": count,
         },
+        language=signature.language,
     )
 
 

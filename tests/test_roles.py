@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from letters.models import AuditEntry, Letter, LetterRole, NamedSignatory
+from letters.models import AuditEntry, Letter, LetterRole, LetterTranslation, NamedSignatory
 from tests.factories import LetterFactory, LetterRoleFactory, SignatureFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +42,14 @@ def test_every_letter_page_of_the_team_is_covered() -> None:
     assert "letters/<slug:slug>/moderation/" in routes
     assert "letters/<slug:slug>/moderation/invalidate/" in routes
     assert "letters/<slug:slug>/moderation/export.csv" in routes
+    assert "letters/<slug:slug>/translations/<lang:language>/" in routes
+
+
+def _translation(letter: Letter) -> LetterTranslation:
+    translation, _ = LetterTranslation.objects.get_or_create(
+        letter=letter, language="fr", defaults={"title": "Lettre", "body": "Texte."}
+    )
+    return translation
 
 
 def _url(route: str, letter: Letter) -> tuple[str, bool]:
@@ -55,6 +63,7 @@ def _url(route: str, letter: Letter) -> tuple[str, bool]:
         "<int:entry_id>": entry.pk,
         "<int:signature_id>": letter.signatures.values_list("pk", flat=True).first(),
         "<int:named_id>": named.pk,
+        "<lang:language>": _translation(letter).language,
     }
     for name, value in values.items():
         url = url.replace(name, str(value))

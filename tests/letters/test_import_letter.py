@@ -137,3 +137,77 @@ def test_non_utf8_file_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes("---\ntitle: caf\xe9\nslug: c\n---\nx".encode("latin-1"))
     with pytest.raises(CommandError, match="not UTF-8"):
         call_command("import_letter", str(path), stdout=StringIO())
+
+
+# --- Translations listed in the header -------------------------------------------------
+
+FRENCH = """---
+language: fr
+title: "Lettre ouverte pour des conditions équitables"
+recipient: "Le conseil d'Example AI"
+---
+Le **texte** de la lettre.
+"""
+
+
+def write_with_translation(tmp_path: Path, french: str = FRENCH, listing: str = "") -> Path:
+    (tmp_path / "letter.fr.md").write_text(french, encoding="utf-8")
+    listing = listing or "translations:\n  - letter.fr.md\n"
+    return write(tmp_path, VALID.replace("goal: 5000\n", f"goal: 5000\n{listing}"))
+
+
+def test_demo_letter_imports_with_its_french_translation() -> None:
+    out = StringIO()
+    call_command("import_letter", str(DEMO), stdout=out)
+    french = Letter.objects.get(slug="fair-terms").translations.get(language="fr")
+    assert french.title.startswith("Lettre ouverte")
+    assert "translations: fr" in out.getvalue()
+
+
+def test_import_creates_then_updates_listed_translations(tmp_path: Path) -> None:
+    call_command("import_letter", str(write_with_translation(tmp_path)), stdout=StringIO())
+    letter = Letter.objects.get(slug="fair-terms-test")
+    french = letter.translations.get(language="fr")
+    assert (french.title, french.recipient) == (
+        "Lettre ouverte pour des conditions équitables",
+        "Le conseil d'Example AI",
+    )
+    assert "<strong>texte</strong>" in french.body_html
+    assert french.based_on_version == letter.version
+
+    renamed = FRENCH.replace("Lettre ouverte pour", "Nouvelle lettre pour")
+    call_command("import_letter", str(write_with_translation(tmp_path, renamed)), stdout=StringIO())
+    assert letter.translations.get().title == "Nouvelle lettre pour des conditions équitables"
+
+
+@pytest.mark.parametrize(
+    ("french", "listing", "message"),
+    [
+        (FRENCH.replace("language: fr", "language: fr\nslug: x"), "", "Unknown keys"),
+        (FRENCH.replace("language: fr", "language: klingon"), "", "not a known language"),
+        (FRENCH.replace("language: fr", "language: en"), "", "the letter's own language"),
+        (FRENCH.replace('title: "Lettre', 'nope: "Lettre'), "", "Unknown keys"),
+        (FRENCH.split("---\n", 2)[1], "", "must start with a YAML header"),
+        (FRENCH, "translations:\n  - missing.fr.md\n", "no such file"),
+        (FRENCH, "translations: letter.fr.md\n", "must be a list of file names"),
+        (FRENCH, "translations:\n  - letter.fr.md\n  - letter.fr.md\n", "a second translation"),
+    ],
+)
+def test_a_bad_translation_file_changes_nothing(
+    tmp_path: Path, french: str, listing: str, message: str
+) -> None:
+    path = write_with_translation(tmp_path, french, listing)
+    with pytest.raises(CommandError, match=message):
+        call_command("import_letter", str(path), stdout=StringIO())
+    assert not Letter.objects.exists()
+
+
+def test_a_translation_refused_by_the_service_rolls_the_letter_back(tmp_path: Path) -> None:
+    call_command("import_letter", str(write(tmp_path, VALID)), stdout=StringIO())
+    path = write_with_translation(tmp_path, FRENCH + "x" * 60_000)
+    path.write_text(path.read_text().replace("Open letter on fair terms", "Renamed"))
+    with pytest.raises(CommandError, match="too long"):
+        call_command("import_letter", str(path), stdout=StringIO())
+    letter = Letter.objects.get(slug="fair-terms-test")
+    assert letter.title == "Open letter on fair terms"
+    assert not letter.translations.exists()

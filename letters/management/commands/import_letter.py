@@ -4,12 +4,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from letters.importing import LetterFileError, parse_letter_file
-from letters.services import letter_upsert
+from letters.importing import LetterFileError, letter_import, parse_letter_bundle
 
 
 class Command(BaseCommand):
-    help = "Create or update a letter from a Markdown file with a YAML front-matter header."
+    help = (
+        "Create or update a letter from a Markdown file with a YAML front-matter header, "
+        "and the translations its `translations:` key lists."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="Path to the letter's .md file")
@@ -24,11 +26,16 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"{file}: cannot be read ({exc.strerror}).") from None
         try:
-            letter, created = letter_upsert(data=parse_letter_file(text))
+            bundle = parse_letter_bundle(text, directory=file.parent)
+            letter, created = letter_import(bundle=bundle)
         except LetterFileError as exc:
             raise CommandError(f"{file}: {exc} Nothing was changed.") from None
         except ValidationError as exc:
             problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
             raise CommandError(f"{file}: {problems}. Nothing was changed.") from None
         verb = "Created" if created else "Updated"
-        self.stdout.write(self.style.SUCCESS(f"{verb} letter '{letter.slug}' ({letter.status})."))
+        languages = ", ".join(t.language for t in bundle.translations)
+        also = f" with translations: {languages}" if languages else ""
+        self.stdout.write(
+            self.style.SUCCESS(f"{verb} letter '{letter.slug}' ({letter.status}){also}.")
+        )
