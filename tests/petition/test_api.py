@@ -108,7 +108,16 @@ def test_signature_list_gives_only_the_public_fields(client: Client) -> None:
     SignatureFactory(letter=letter, email="x.person@example.net", verified=True)
     response = client.get("/api/v1/letters/fair/signatures")
     (item,) = response.json()["items"]
-    assert set(item) == {"name", "title", "organization", "city", "country", "signed_at"}
+    assert set(item) == {
+        "name",
+        "title",
+        "organization",
+        "city",
+        "country",
+        "signed_at",
+        "affiliation_verified",
+        "affiliation_domain",
+    }
     assert b"x.person" not in response.content
 
 
