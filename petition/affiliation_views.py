@@ -196,7 +196,9 @@ def _named_rows(letter: Letter, bound: dict[str, Any] | None = None) -> list[dic
         row = {
             "person": person,
             "verified": person.affiliation_verification != AffiliationVerification.NONE,
-            "check_form": TeamCheckForm(prefix=f"n{person.pk}-check"),
+            "check_form": TeamCheckForm(
+                prefix=f"n{person.pk}-check", initial={"domain": person.affiliation_domain}
+            ),
             "email_form": AddressAtDomainForm(
                 prefix=f"n{person.pk}-email", initial={"domain": person.affiliation_domain}
             ),

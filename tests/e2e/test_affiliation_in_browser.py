@@ -95,3 +95,54 @@ def test_signer_verifies_an_affiliation_by_email_and_the_letter_shows_it(
     assert by_name["Grace Hopper"]["affiliation_verified"] == "email"
     assert by_name["Grace Hopper"]["affiliation_domain"] == "example.org"
     assert by_name["Famous Painter"]["affiliation_verified"] is None
+
+
+def test_team_verifies_affiliations_from_the_queue_and_the_named_list(
+    browser,
+    live_server,
+    letter: Letter,
+) -> None:
+    """Without JavaScript: the queue's per-row controls post their own small forms."""
+    from allauth.account.models import EmailAddress
+
+    from letters.models import LetterRole
+    from tests.factories import LetterRoleFactory, UserFactory
+
+    from .test_moderation_in_browser import log_in
+
+    base = live_server.url
+    owner = UserFactory(email="owner@example.org")
+    EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
+    LetterRoleFactory(letter=letter, user=owner, role=LetterRole.Role.OWNER)
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    page = page.new_page()
+    log_in(page, base, owner.email)
+
+    page.goto(f"{base}/letters/fair-terms/moderation/")
+    row = page.locator("tr", has_text="Famous Painter")
+    assert row.get_by_text("(unverified)").is_visible()
+    row.get_by_label("Organization's domain for Famous Painter").fill("alpha.example")
+    row.get_by_role("button", name="Verify affiliation").click()
+    assert page.get_by_text("marked as checked by a moderator").is_visible()
+    row = page.locator("tr", has_text="Famous Painter")
+    assert row.get_by_text("checked by a moderator (alpha.example)").is_visible()
+    screenshot(page, "affiliation-moderation-queue")
+    row.get_by_role("button", name="Remove verification").click()
+    assert page.locator("tr", has_text="Famous Painter").get_by_text("(unverified)").is_visible()
+
+    page.goto(f"{base}/letters/fair-terms/team/")
+    page.get_by_role("link", name="Verify the named signatories' affiliations").click()
+    card = page.locator("article", has_text="Named Claimant")
+    card.locator(".named-check").get_by_label("Organization's domain").fill("jury.example")
+    card.get_by_role("button", name="Mark verified (moderator check)").click()
+    card = page.locator("article", has_text="Named Claimant")
+    assert card.get_by_text("checked by a moderator (jury.example)").is_visible()
+    screenshot(page, "affiliation-named-signatories")
+
+    page.goto(f"{base}/letters/fair-terms/moderation/log/")
+    assert page.get_by_text("Verified an affiliation").count() == 2
+    assert page.get_by_text("Withdrew an affiliation's verification").count() == 1
+
+    page.goto(f"{base}/letters/fair-terms/")
+    named = page.locator(".named-signatories li", has_text="Named Claimant")
+    assert named.get_by_text("checked by a moderator (jury.example)").is_visible()
