@@ -217,9 +217,14 @@ def letters_languages(letters: Iterable[Letter]) -> dict[int, list[str]]:
 
 @dataclass(frozen=True)
 class LanguageLink:
+    """A language of the letter. `url` always shows that language, even to a reader whose
+    browser prefers another (the switcher needs it); `canonical` is the address search
+    engines should keep, which for the original is the letter's own."""
+
     code: str
     name: str
     url: str
+    canonical: str
     current: bool
     outdated: bool = False
 
@@ -227,25 +232,18 @@ class LanguageLink:
 def language_links(letter: Letter, index: dict[str, int], current: str) -> list[LanguageLink]:
     """One link per language of the letter (`index` as letter_translation_index gives
     it), the original first, for the switcher and the hreflang alternates."""
-    links = [
+    versions = {letter.language: letter.version, **dict(sorted(index.items()))}
+    return [
         LanguageLink(
-            code=letter.language,
-            name=language_name_local(letter.language),
-            url=letter_language_url(letter, letter.language),
-            current=current == letter.language,
+            code=code,
+            name=language_name_local(code),
+            url=reverse("letter_detail_language", kwargs={"slug": letter.slug, "language": code}),
+            canonical=letter_language_url(letter, code),
+            current=current == code,
+            outdated=based_on_version < letter.version,
         )
+        for code, based_on_version in versions.items()
     ]
-    for code, based_on_version in sorted(index.items()):
-        links.append(
-            LanguageLink(
-                code=code,
-                name=language_name_local(code),
-                url=letter_language_url(letter, code),
-                current=current == code,
-                outdated=based_on_version < letter.version,
-            )
-        )
-    return links
 
 
 def render_in_language(

@@ -102,7 +102,7 @@ def test_a_language_the_letter_lacks_is_a_clear_404(client: Client, letter: Lett
     assert response.status_code == 404
     assert "not available in that language" in page
     assert 'href="/letters/fair-terms/fr/"' in page
-    assert 'href="/letters/fair-terms/"' in page
+    assert 'href="/letters/fair-terms/en/"' in page
 
 
 @pytest.mark.parametrize("path", ["xx", "sign-me", "FR", "f"])
@@ -130,11 +130,22 @@ def test_a_draft_is_not_readable_in_any_language(client: Client) -> None:
 def test_switcher_lists_every_language_in_its_own_name(client: Client, letter: Letter) -> None:
     _, page = page_of(client, "/letters/fair-terms/fr/")
     assert (
-        '<a href="/letters/fair-terms/" lang="en" hreflang="en">English</a>' in page
+        '<a href="/letters/fair-terms/en/" lang="en" hreflang="en">English</a>' in page
         and '<a href="/letters/fair-terms/fr/" lang="fr" hreflang="fr" aria-current="page">'
         "Français</a>"
         in page
     )
+
+
+def test_the_switcher_reaches_the_original_whatever_the_browser_prefers(
+    client: Client, letter: Letter
+) -> None:
+    _, page = page_of(client, "/letters/fair-terms/", accept_language="fr")
+    assert FRENCH_TITLE in page
+    english = page.split('lang="en" hreflang="en">English</a>')[0].rsplit('href="', 1)[1]
+    response, page = page_of(client, english.split('"')[0], accept_language="fr")
+    assert response["Content-Language"] == "en"
+    assert "Fair terms for artists" in page
 
 
 def test_a_letter_in_one_language_shows_no_switcher(client: Client) -> None:
