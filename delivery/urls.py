@@ -6,5 +6,6 @@ from . import views
 
 urlpatterns = [
     path("", views.delivery, name="delivery"),
-    path("<int:document_id>/download/", views.delivery_download, name="delivery_download"),
+    # ?document=<id>; without one, the newest finished PDF.
+    path("download/", views.delivery_download, name="delivery_download"),
 ]

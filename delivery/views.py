@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -45,14 +45,19 @@ def delivery(request: HttpRequest, *, letter: Letter, role: str) -> HttpResponse
 
 @require_GET
 @letter_role_required("owner")
-def delivery_download(
-    request: HttpRequest, *, letter: Letter, role: str, document_id: int
-) -> HttpResponse:
-    document = DeliveryDocument.objects.filter(
-        pk=document_id, letter=letter, state=DeliveryDocument.State.DONE
-    ).first()
+def delivery_download(request: HttpRequest, *, letter: Letter, role: str) -> HttpResponse:
+    """The PDF named by ?document=, or the newest finished one; the owners' page with a
+    message when there is none."""
+    finished = DeliveryDocument.objects.filter(letter=letter, state=DeliveryDocument.State.DONE)
+    wanted = request.GET.get("document", "")
+    if wanted:
+        if not wanted.isdigit():
+            return HttpResponseBadRequest(_("The document number must be a whole number."))
+        finished = finished.filter(pk=int(wanted))
+    document = finished.first()
     if document is None:
-        raise Http404(_("No finished PDF with this number for this letter."))
+        messages.error(request, _("There is no finished PDF to download; prepare one first."))
+        return redirect("delivery", slug=letter.slug)
     path = document_file(document)
     if not path.is_file():
         raise Http404(_("The file of this PDF is gone; prepare a new one."))

@@ -108,7 +108,7 @@ def test_owner_requests_a_pdf_and_downloads_it(
     assert "Download the PDF" in page
     assert 'http-equiv="refresh"' not in page
 
-    download = owner_client.get(f"/letters/{letter.slug}/delivery/{document.pk}/download/")
+    download = owner_client.get(f"/letters/{letter.slug}/delivery/download/?document={document.pk}")
     assert download.status_code == 200
     assert download["Content-Type"] == "application/pdf"
     assert download["Content-Disposition"].startswith('attachment; filename="deliver-me-')
@@ -204,9 +204,26 @@ def test_another_letters_owner_cannot_download(client: Client, letter: Letter) -
     delivery_document_build(document_id=document.pk)
     other = LetterRoleFactory(role=LetterRole.Role.OWNER)
     client.force_login(other.user)
-    url = f"/letters/{other.letter.slug}/delivery/{document.pk}/download/"
+    url = f"/letters/{other.letter.slug}/delivery/download/?document={document.pk}"
+    response = client.get(url)
+    assert response.status_code == 302  # back to their own letter's page: nothing to download
+    assert response["Location"] == f"/letters/{other.letter.slug}/delivery/"
+    url = f"/letters/{letter.slug}/delivery/download/?document={document.pk}"
     assert client.get(url).status_code == 404
-    assert client.get(f"/letters/{letter.slug}/delivery/{document.pk}/download/").status_code == 404
+
+
+def test_download_without_a_number_gives_the_newest_and_a_bad_number_a_400(
+    owner_client: Client, letter: Letter
+) -> None:
+    assert owner_client.get(f"/letters/{letter.slug}/delivery/download/").status_code == 302
+    for _ in range(2):
+        delivery_document_build(document_id=DeliveryDocument.objects.create(letter=letter).pk)
+    newest = DeliveryDocument.objects.filter(letter=letter).first()
+    response = owner_client.get(f"/letters/{letter.slug}/delivery/download/")
+    assert response.status_code == 200
+    assert newest.created_at.strftime("%Y-%m-%d") in response["Content-Disposition"]
+    bad = owner_client.get(f"/letters/{letter.slug}/delivery/download/?document=x1")
+    assert bad.status_code == 400
 
 
 def test_a_moderator_cannot_see_the_delivery_page(client: Client, letter: Letter) -> None:

@@ -48,7 +48,7 @@ def test_letter_page_has_open_graph_and_twitter_tags(client: Client, settings) -
     page = client.get(letter.get_absolute_url()).content.decode()
     assert '<meta property="og:title" content="Fair &amp; square">' in page
     assert '<meta property="og:url" content="https://letters.example.org/letters/fair/">' in page
-    assert '<meta name="twitter:card" content="summary">' in page
+    assert '<meta name="twitter:card" content="summary_large_image">' in page
     assert 'property="og:description" content="We ask you to pay the artists.' in page
 
 
