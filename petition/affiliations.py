@@ -15,6 +15,7 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,9 @@ class AffiliationLink:
     email: str
     domain: str
     fingerprint: str
+    # When the link was made (seconds since the epoch): a removal by the team after it
+    # stands, so an old link cannot undo a moderator's decision.
+    issued: int = 0
 
 
 def affiliation_text(item: Signature | NamedSignatory) -> str:
@@ -178,6 +182,7 @@ def make_affiliation_token(link: AffiliationLink) -> str:
         link.email,
         link.domain,
         link.fingerprint,
+        link.issued or int(timezone.now().timestamp()),
     ]
     return signing.dumps(payload, salt=AFFILIATION_SALT, compress=True)
 
@@ -194,10 +199,12 @@ def read_affiliation_token(token: str) -> AffiliationLink:
         raise LinkInvalid from None
     if (
         not isinstance(value, list)
-        or len(value) != 6
+        or len(value) != 7
         or value[0] not in (KIND_SIGNATURE, KIND_NAMED)
         or not all(isinstance(v, int) and not isinstance(v, bool) for v in value[1:3])
-        or not all(isinstance(v, str) for v in value[3:])
+        or not all(isinstance(v, str) for v in value[3:6])
+        or not isinstance(value[6], int)
+        or isinstance(value[6], bool)
     ):
         raise LinkInvalid
     return AffiliationLink(*value)
@@ -515,10 +522,30 @@ def affiliation_link_target(link: AffiliationLink, *, for_update: bool = False) 
             ),
             status=409,
         )
+    if _removed_since(item, issued=link.issued):
+        raise AffiliationError(
+            _(
+                "The letter's team removed this affiliation's verification after the link "
+                "was sent, so the link no longer verifies it."
+            ),
+            status=409,
+        )
     # The rules may have tightened since the link was sent.
     organization_domain_check(link.domain)
     address_within_domain(link.email, link.domain)
     return LinkTarget(link=link, letter=item.letter, item=item)
+
+
+def _removed_since(item: Signature | NamedSignatory, *, issued: int) -> bool:
+    """Whether the team removed a verification of this item after `issued`."""
+    key = "named_signatory" if isinstance(item, NamedSignatory) else "signature"
+    since = datetime.fromtimestamp(issued, tz=UTC)
+    return AuditEntry.objects.filter(
+        letter_id=item.letter_id,
+        action=AuditEntry.Action.AFFILIATION_UNVERIFY,
+        created_at__gte=since,
+        **{f"detail__{key}": item.pk},
+    ).exists()
 
 
 @transaction.atomic

@@ -490,3 +490,19 @@ def test_signing_again_after_withdrawing_drops_the_old_verification(
         )
     ada.refresh_from_db()
     assert (ada.status, ada.affiliation_verification) == ("pending", "")
+
+
+def test_an_old_link_cannot_undo_a_moderators_removal(
+    client: Client, letter: Letter, ada: Signature, post: Callable
+) -> None:
+    ask(post, ada, "example.org", "ada@example.org")
+    confirm = path_of(affiliation_link(mail.outbox[0]))
+    post(confirm)
+    moderator = Client()
+    moderator.force_login(LetterRoleFactory(letter=letter, role=LetterRole.Role.MODERATOR).user)
+    moderator.post(moderate_path(ada), {"op": "unverify"})
+    response = post(confirm)
+    assert response.status_code == 409
+    assert b"removed this affiliation" in response.content
+    ada.refresh_from_db()
+    assert ada.affiliation_verification == ""
