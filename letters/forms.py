@@ -123,6 +123,22 @@ class LetterForm(forms.Form):
             candidate, n = f"{base}-{n}", n + 1
         return candidate
 
+    def clean_language(self) -> str:
+        language: str = self.cleaned_data["language"]
+        # Two texts claiming one language: readers could reach only one of them.
+        if (
+            self.letter is not None
+            and language != self.letter.language
+            and self.letter.translations.filter(language=language).exists()
+        ):
+            raise forms.ValidationError(
+                _(
+                    "The letter has a translation in this language. Delete that "
+                    "translation first, or choose another language."
+                )
+            )
+        return language
+
     def clean_closes_at(self) -> datetime | None:
         closes_at: datetime | None = self.cleaned_data.get("closes_at")
         unchanged = self.letter is not None and closes_at == self.letter.closes_at

@@ -251,5 +251,10 @@ def letter_import(*, bundle: LetterBundle) -> tuple[Letter, bool]:
     """Create or update the letter and the translations its file lists, all or nothing.
     Returns the letter and whether it was created."""
     letter, created = letter_upsert(data=bundle.letter)
+    if letter.translations.filter(language=letter.language).exists():
+        raise LetterFileError(
+            f"The letter has a translation in {letter.language}, its new language; delete that "
+            "translation first, or keep the letter's language."
+        )
     translations_import(letter=letter, translations=bundle.translations)
     return letter, created

@@ -211,3 +211,11 @@ def test_a_translation_refused_by_the_service_rolls_the_letter_back(tmp_path: Pa
     letter = Letter.objects.get(slug="fair-terms-test")
     assert letter.title == "Open letter on fair terms"
     assert not letter.translations.exists()
+
+
+def test_the_letter_cannot_move_to_the_language_of_a_translation(tmp_path: Path) -> None:
+    call_command("import_letter", str(write_with_translation(tmp_path)), stdout=StringIO())
+    path = write(tmp_path, VALID.replace("goal: 5000\n", "goal: 5000\nlanguage: fr\n"))
+    with pytest.raises(CommandError, match="has a translation in fr"):
+        call_command("import_letter", str(path), stdout=StringIO())
+    assert Letter.objects.get(slug="fair-terms-test").language == "en"

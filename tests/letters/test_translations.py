@@ -492,3 +492,18 @@ def test_moderators_and_strangers_cannot_write_translations(client: Client, lett
         assert client.get(LIST).status_code == 404
         assert client.post(LIST, translation_form()).status_code == 404
     assert not letter.translations.filter(language="de").exists()
+
+
+def test_the_letter_cannot_take_the_language_of_one_of_its_translations(
+    owner_client: Client, letter: Letter
+) -> None:
+    from tests.letters.test_authoring import letter_form
+
+    response = owner_client.post(
+        reverse("letter_edit", kwargs={"slug": "fair-terms"}),
+        letter_form(slug="fair-terms", language="fr"),
+    )
+    assert response.status_code == 400
+    assert "has a translation in this language" in response.content.decode()
+    letter.refresh_from_db()
+    assert letter.language == "en"
