@@ -284,9 +284,7 @@ PETITION_VERIFY_LINK_MAX_AGE = env.int("PETITION_VERIFY_LINK_MAX_AGE", default=7
 # How long the emailed "manage your signature" link stays valid (seconds; default 30 days).
 PETITION_MANAGE_LINK_MAX_AGE = env.int("PETITION_MANAGE_LINK_MAX_AGE", default=30 * 24 * 3600)
 # How long the link asking a signer to confirm a new version stays valid (default 30 days).
-PETITION_RECONFIRM_LINK_MAX_AGE = env.int(
-    "PETITION_RECONFIRM_LINK_MAX_AGE", default=30 * 24 * 3600
-)
+PETITION_RECONFIRM_LINK_MAX_AGE = env.int("PETITION_RECONFIRM_LINK_MAX_AGE", default=30 * 24 * 3600)
 # Emails of any kind one signature may trigger (first link, re-sends, "already signed"),
 # so a form cannot be used to bomb someone's inbox.
 PETITION_MAX_EMAILS_PER_SIGNATURE = env.int("PETITION_MAX_EMAILS_PER_SIGNATURE", default=4)
