@@ -19,7 +19,6 @@ from django.urls import reverse
 
 from letters.audit import audit_record
 from letters.models import AuditEntry, Letter, LetterVersion
-from letters.versions import version_counts_forget
 
 from .models import OutboundEmail, Signature
 from .outbox import outbox_nudge
@@ -161,6 +160,5 @@ def signature_reconfirm(*, signature_id: int, letter_id: int) -> tuple[Signature
         return signature, False
     signature.version = current
     signature.save(update_fields=["version"])
-    transaction.on_commit(lambda: version_counts_forget(letter_id), robust=True)
     logger.info("signature %s reconfirmed on version %d", signature.pk, current)
     return signature, True

@@ -309,3 +309,19 @@ def test_word_diff_of_a_whole_rewrite_of_a_long_text_is_quick() -> None:
     new = " ".join(f"new{i}" for i in range(10_000))
     html = diff_html(old, new)
     assert html.startswith("<del>old0") and "<ins>new0" in html
+
+
+def test_stale_version_counts_are_served_while_another_request_recounts(
+    letter: Letter, django_assert_num_queries: Callable
+) -> None:
+    from django.core.cache import cache
+
+    SignatureFactory(letter=letter, verified=True, version=1)
+    key = f"letter:{letter.pk}:version-counts"
+    cache.set(key, (0.0, {1: 7}))  # counted long ago
+    cache.set(f"{key}:lock", 1)  # and someone is recounting now
+    with django_assert_num_queries(0):
+        assert version_counts(letter) == {1: 7}
+    cache.delete(f"{key}:lock")
+    with django_assert_num_queries(1):
+        assert version_counts(letter) == {1: 1}
