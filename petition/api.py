@@ -75,6 +75,8 @@ class Breakdowns(Schema):
 
 class LetterDetail(LetterSummary):
     published_at: datetime | None
+    # The number of the current version of the text (the changelog lists them all).
+    version: int
     breakdowns: Breakdowns
 
 
@@ -135,6 +137,7 @@ def _detail_from_database(slug: str) -> dict[str, object] | str:
         letter, letter_signature_counts([letter.pk])[letter.pk], letter_languages(letter)
     )
     detail["breakdowns"] = letter_breakdowns(letter)
+    detail["version"] = letter.version
     return detail
 
 

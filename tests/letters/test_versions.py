@@ -325,3 +325,9 @@ def test_stale_version_counts_are_served_while_another_request_recounts(
     cache.delete(f"{key}:lock")
     with django_assert_num_queries(1):
         assert version_counts(letter) == {1: 1}
+
+
+def test_api_letter_detail_gives_the_current_version(letter: Letter, owner, client: Client) -> None:
+    edit(letter, owner, body="Changed.")
+    detail = client.get(f"/api/v1/letters/{letter.slug}").json()
+    assert detail["version"] == 2
