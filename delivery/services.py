@@ -138,16 +138,14 @@ def delivery_document_build(*, document_id: int) -> DeliveryDocument | None:
 
 
 def delivery_documents_prune(*, letter: Letter) -> int:
-    """Delete the files of all but the newest finished documents of the letter; returns
-    how many were removed (their rows stay, without a file, for the record)."""
+    """Delete all but the newest finished documents of the letter, files and rows (the
+    audit log keeps who asked for each); returns how many were removed."""
     finished = DeliveryDocument.objects.filter(
         letter=letter, state=DeliveryDocument.State.DONE
     ).order_by("-created_at", "-id")
     removed = 0
     for document in finished[KEEP_PER_LETTER:]:
         document_file(document).unlink(missing_ok=True)
-        DeliveryDocument.objects.filter(pk=document.pk).update(
-            state=DeliveryDocument.State.FAILED, file_path="", error="Replaced by a newer PDF."
-        )
+        document.delete()
         removed += 1
     return removed

@@ -229,3 +229,14 @@ def test_download_without_a_number_gives_the_newest_and_a_bad_number_a_400(
 def test_a_moderator_cannot_see_the_delivery_page(client: Client, letter: Letter) -> None:
     client.force_login(LetterRoleFactory(letter=letter, role=LetterRole.Role.MODERATOR).user)
     assert client.get(f"/letters/{letter.slug}/delivery/").status_code == 404
+
+
+def test_only_the_newest_three_pdfs_are_kept(letter: Letter, settings) -> None:
+    built = []
+    for _ in range(4):
+        document = DeliveryDocument.objects.create(letter=letter)
+        built.append(delivery_document_build(document_id=document.pk))
+    remaining = list(DeliveryDocument.objects.filter(letter=letter))
+    assert [d.pk for d in remaining] == [d.pk for d in reversed(built[1:])]
+    files = sorted(p.name for p in (Path(settings.MEDIA_ROOT) / "delivery").iterdir())
+    assert files == sorted(Path(d.file_path).name for d in remaining)
