@@ -507,3 +507,11 @@ def test_the_letter_cannot_take_the_language_of_one_of_its_translations(
     assert "has a translation in this language" in response.content.decode()
     letter.refresh_from_db()
     assert letter.language == "en"
+
+
+def test_the_audit_log_names_the_translations_language(
+    owner_client: Client, letter: Letter
+) -> None:
+    owner_client.post(LIST, translation_form())
+    page = owner_client.get(reverse("moderation_log", kwargs={"slug": "fair-terms"})).content
+    assert b'Added a translation <span class="mono">de</span>' in page
