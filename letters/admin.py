@@ -95,7 +95,9 @@ class LetterAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Letter | None = None) -> Any:
         # A letter's status changes only through the audited actions (approve, close,
         # reopen here; publish on the owners' page), never by editing the field.
-        return ("status", "published_at") if obj is not None else ()
+        # The version number and closing time are kept by the services alone.
+        kept = ("version", "closed_at")
+        return ("status", "published_at", *kept) if obj is not None else kept
 
     @transaction.atomic
     def save_model(self, request: HttpRequest, obj: Letter, form: Any, change: bool) -> None:
