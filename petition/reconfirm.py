@@ -21,7 +21,7 @@ from letters.audit import audit_record
 from letters.models import AuditEntry, Letter, LetterVersion
 
 from .models import OutboundEmail, Signature
-from .outbox import outbox_nudge
+from .outbox import outbox_enqueue, outbox_nudge
 from .tokens import LinkInvalid, _read_token
 
 logger = logging.getLogger(__name__)
@@ -162,3 +162,24 @@ def signature_reconfirm(*, signature_id: int, letter_id: int) -> tuple[Signature
     signature.save(update_fields=["version"])
     logger.info("signature %s reconfirmed on version %d", signature.pk, current)
     return signature, True
+
+
+def reconfirm_if_outdated(signature: Signature) -> bool:
+    """Ask a signer who confirms their address only after a material change to the text
+    they signed (the batch job skipped them: they did not count yet). Call inside the
+    verification's transaction, with `signature.letter` loaded; returns whether an email
+    was queued."""
+    letter = signature.letter
+    if signature.version >= letter.version or not signature.is_counting:
+        return False
+    if (signature.reconfirm_requested_version or 0) > signature.version:
+        return False
+    changed = LetterVersion.objects.filter(
+        letter=letter, number__gt=signature.version, material=True
+    ).exists()
+    if not changed:
+        return False
+    signature.reconfirm_requested_version = letter.version
+    signature.save(update_fields=["reconfirm_requested_version"])
+    outbox_enqueue(signature, OutboundEmail.Kind.RECONFIRM, capped=False)
+    return True

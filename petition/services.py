@@ -17,6 +17,7 @@ from .counting import tally_soon
 from .models import Block, OutboundEmail, Signature
 from .normalize import email_domain, ip_key, name_key, normalize_email
 from .outbox import outbox_enqueue
+from .reconfirm import reconfirm_if_outdated
 from .screening import blocks_changed, screen_signature
 from .tokens import LinkInvalid
 
@@ -172,6 +173,8 @@ def signature_verify(*, signature_id: int, letter_id: int) -> tuple[Signature, b
         signature.verified_at = timezone.now()
         signature.save(update_fields=["status", "verified_at"])
         outbox_enqueue(signature, OutboundEmail.Kind.MANAGE, capped=False)
+        if signature.version < signature.letter.version:  # the text changed while pending
+            reconfirm_if_outdated(signature)
         transaction.on_commit(tally_soon, robust=True)
     return signature, True
 

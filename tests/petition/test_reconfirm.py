@@ -300,3 +300,31 @@ def test_a_draft_has_no_reconfirm_page(client: Client) -> None:
     draft = LetterFactory(status=Letter.Status.DRAFT)
     signer = SignatureFactory(letter=draft, verified=True)
     assert client.get(reconfirm_path(signer)).status_code == 404
+
+
+def test_a_signer_who_confirms_only_after_a_material_edit_is_asked_too(
+    letter: Letter, material_edit: Callable, django_capture_on_commit_callbacks: Callable
+) -> None:
+    from petition.services import signature_verify
+
+    pending = SignatureFactory(letter=letter, version=1)
+    material_edit(letter, "Second text.")
+    assert reconfirm_emails() == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        signature_verify(signature_id=pending.pk, letter_id=letter.pk)
+
+    assert [e.signature_id for e in reconfirm_emails()] == [pending.pk]
+    pending.refresh_from_db()
+    assert pending.reconfirm_requested_version == 2
+
+
+def test_a_signer_who_confirms_after_a_minor_edit_is_not_asked(
+    letter: Letter, material_edit: Callable
+) -> None:
+    from petition.services import signature_verify
+
+    pending = SignatureFactory(letter=letter, version=1)
+    material_edit(letter, "Second text.", material=False)
+    signature_verify(signature_id=pending.pk, letter_id=letter.pk)
+    assert reconfirm_emails() == []
