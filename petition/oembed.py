@@ -49,7 +49,9 @@ def letter_slug_from_url(url: str) -> str | None:
         match = resolve(urlsplit(url).path or "/")
     except Resolver404:
         return None
-    return match.kwargs.get("slug") if match.url_name == "letter_detail" else None
+    # The letter's page in any of its languages is the same letter.
+    is_letter = match.url_name in ("letter_detail", "letter_detail_language")
+    return match.kwargs.get("slug") if is_letter else None
 
 
 def _pixels(request: HttpRequest, name: str) -> int | None:

@@ -515,3 +515,14 @@ def test_the_audit_log_names_the_translations_language(
     owner_client.post(LIST, translation_form())
     page = owner_client.get(reverse("moderation_log", kwargs={"slug": "fair-terms"})).content
     assert b'Added a translation <span class="mono">de</span>' in page
+
+
+def test_oembed_knows_the_letter_by_its_translated_address(
+    client: Client, letter: Letter, settings
+) -> None:
+    settings.SITE_URL = "https://letters.example.org"
+    _, page = page_of(client, "/letters/fair-terms/fr/")
+    assert "url=https%3A%2F%2Fletters.example.org%2Fletters%2Ffair-terms%2Ffr%2F" in page
+    response = client.get("/oembed", {"url": "https://letters.example.org/letters/fair-terms/fr/"})
+    assert response.status_code == 200
+    assert "/embed/fair-terms/" in response.json()["html"]
