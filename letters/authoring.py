@@ -24,6 +24,7 @@ from petition.normalize import normalize_email
 from petition.selectors import letter_signature_counts
 
 from .forms import InvitationForm, LetterForm, signatories_from, signatory_formset
+from .languages import letter_in_language, page_language
 from .markdown import render_markdown
 from .models import Invitation, Letter, LetterRole
 from .permissions import ANY_ROLE, OWNER, letter_role_required, mfa_setup_redirect
@@ -214,9 +215,12 @@ letter_reopen_view = _status_action(
 
 
 def _preview(request: HttpRequest, *, letter: Letter, role: str | None) -> HttpResponse:
-    context = letter_context(letter)
-    context.update({"role": role, "section": "preview"})
-    return render(request, "letters/author/preview.html", context)
+    # ?lang= shows a translation, so it can be checked before the letter goes public.
+    shown = letter_in_language(letter, request.GET.get("lang", "")[:10])
+    with page_language(shown.page_language):
+        context = letter_context(shown)
+        context.update({"role": role, "section": "preview"})
+        return render(request, "letters/author/preview.html", context)
 
 
 _team_preview = letter_role_required(*ANY_ROLE)(_preview)

@@ -526,3 +526,16 @@ def test_oembed_knows_the_letter_by_its_translated_address(
     response = client.get("/oembed", {"url": "https://letters.example.org/letters/fair-terms/fr/"})
     assert response.status_code == 200
     assert "/embed/fair-terms/" in response.json()["html"]
+
+
+def test_owners_preview_a_translation_of_a_draft(client: Client) -> None:
+    draft = LetterFactory(slug="draft-letter", status=Letter.Status.DRAFT, language="en")
+    translate(draft)
+    client.force_login(LetterRoleFactory(letter=draft, role=LetterRole.Role.OWNER).user)
+    assert 'href="/letters/draft-letter/preview/?lang=fr"' in (
+        client.get("/letters/draft-letter/translations/").content.decode()
+    )
+    page = client.get("/letters/draft-letter/preview/?lang=fr").content.decode()
+    assert FRENCH_TITLE in page
+    assert '<html lang="fr">' in page
+    assert client.get("/letters/draft-letter/fr/").status_code == 404
