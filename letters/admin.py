@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 from .audit import audit_record
 from .models import AuditEntry, Invitation, Letter, LetterRole, NamedSignatory
 from .services import letter_approve, letter_close, letter_reopen, letter_save
+from .versions import letter_version_backfill, letter_version_publish
 
 
 class NamedSignatoryInline(admin.TabularInline):
@@ -101,7 +102,11 @@ class LetterAdmin(admin.ModelAdmin):
 
     @transaction.atomic
     def save_model(self, request: HttpRequest, obj: Letter, form: Any, change: bool) -> None:
+        if change:
+            # The text as stored, not as just typed, is what the new version differs from.
+            letter_version_backfill(letter=Letter.objects.select_for_update().get(pk=obj.pk))
         letter_save(letter=obj)
+        letter_version_publish(letter=obj, user=request.user, note=str(_("Edited in the admin.")))
         audit_record(
             letter=obj,
             actor=request.user,

@@ -54,7 +54,30 @@ def test_saving_a_letter_in_the_admin_stamps_its_publication(admin_client) -> No
         },
     )  # fmt: skip
     assert response.status_code == 302, response.content[:2000]
-    assert Letter.objects.get(slug="from-admin").published_at is not None
+    letter = Letter.objects.get(slug="from-admin")
+    assert letter.published_at is not None
+    assert list(letter.versions.values_list("number", "body")) == [(1, "Text")]
+
+
+def test_editing_a_published_letter_in_the_admin_makes_a_new_version(admin_client) -> None:
+    from letters.models import Letter
+
+    letter = LetterFactory(slug="edited", body="Old words here.")  # published, no versions yet
+    named = {"named_signatories-TOTAL_FORMS": "0", "named_signatories-INITIAL_FORMS": "0"}
+    for prefix in ("roles", "invitations"):
+        named |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"}
+    response = admin_client.post(
+        f"/admin/letters/letter/{letter.pk}/change/",
+        {
+            "slug": "edited", "title": letter.title, "body": "New words here.",
+            "language": "en", "signer_fields": "[]", **named,
+        },
+    )  # fmt: skip
+    assert response.status_code == 302, response.content[:3000]
+    letter = Letter.objects.get(pk=letter.pk)
+    assert letter.version == 2
+    versions = dict(letter.versions.values_list("number", "body"))
+    assert versions == {1: "Old words here.", 2: "New words here."}
 
 
 def test_admin_reject_action_goes_through_the_audited_service(admin_client) -> None:
