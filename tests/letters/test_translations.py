@@ -539,3 +539,16 @@ def test_owners_preview_a_translation_of_a_draft(client: Client) -> None:
     assert FRENCH_TITLE in page
     assert '<html lang="fr">' in page
     assert client.get("/letters/draft-letter/fr/").status_code == 404
+
+
+def test_a_translated_page_costs_one_query_more_than_the_original(
+    client: Client, letter: Letter, django_assert_num_queries
+) -> None:
+    client.get("/letters/fair-terms/")  # the first view caches the letter's languages
+    # letter, named signatories, latest public signatures; and the translation shown.
+    with django_assert_num_queries(3):
+        client.get("/letters/fair-terms/", headers={"accept-language": "en"})
+    with django_assert_num_queries(4):
+        client.get("/letters/fair-terms/", headers={"accept-language": "fr"})
+    with django_assert_num_queries(4):
+        client.get("/letters/fair-terms/fr/")
