@@ -342,6 +342,9 @@ PETITION_UNVERIFIED_RETENTION_DAYS = env.int("PETITION_UNVERIFIED_RETENTION_DAYS
 # Signatures of a letter closed this many days ago lose their personal data: only the
 # country, the dates and (where the signer agreed and it was public) the name remain.
 PETITION_ANONYMIZE_AFTER_DAYS = env.int("PETITION_ANONYMIZE_AFTER_DAYS", default=180)
+# Sent and failed emails are forgotten this many days after they were recorded (never
+# sooner than a manage link lives: withdrawn signatures are erased once theirs expired).
+PETITION_EMAIL_RECORD_DAYS = env.int("PETITION_EMAIL_RECORD_DAYS", default=30)
 # Retention deletes or anonymizes this many signatures per transaction.
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
 # The anomaly scan: how often, over how much recent history, and its thresholds per hour.

@@ -39,6 +39,7 @@ class RetentionReport:
     withdrawn_erased: int = 0
     anonymized: int = 0
     letters: int = 0
+    emails_forgotten: int = 0
 
 
 def _batches(queryset: QuerySet[Signature], batch_size: int) -> Iterator[list[int]]:
@@ -119,6 +120,22 @@ def withdrawn_signatures_erase(*, now: datetime, batch_size: int) -> int:
     return sum(_anonymize(ids, now=now) for ids in _batches(done, batch_size))
 
 
+def email_records_forget(*, now: datetime, batch_size: int) -> int:
+    """Delete outbox rows sent or failed long ago. A row without a signature keeps its
+    recipient (an invitee, a work address for an affiliation check) until then. Rows are
+    kept at least as long as a manage link lives, since withdrawn signatures are erased
+    only once no link sent for them still works. Returns how many."""
+    days = retention_periods()["email_record_days"]
+    old = OutboundEmail.objects.filter(
+        state__in=[OutboundEmail.State.SENT, OutboundEmail.State.FAILED],
+        created_at__lt=now - timedelta(days=days),
+    )
+    forgotten = 0
+    while ids := list(old.order_by("pk").values_list("pk", flat=True)[:batch_size]):
+        forgotten += OutboundEmail.objects.filter(pk__in=ids).delete()[0]
+    return forgotten
+
+
 def letter_closed_since(letter: Letter, *, now: datetime) -> datetime | None:
     """When the letter stopped taking signatures, or None while it takes them (or was
     never published). An open letter past its closing time is closed since that time."""
@@ -174,16 +191,20 @@ def retention_apply(
         withdrawn_erased=withdrawn_signatures_erase(now=now, batch_size=batch_size),
         anonymized=anonymized,
         letters=letters,
+        emails_forgotten=email_records_forget(now=now, batch_size=batch_size),
     )
     logger.info(
         "retention: deleted %d unconfirmed signatures older than %d days; erased %d withdrawn "
-        "signatures; anonymized %d signatures of %d letters closed over %d days",
+        "signatures; anonymized %d signatures of %d letters closed over %d days; forgot %d "
+        "emails sent or failed over %d days ago",
         report.unconfirmed_deleted,
         settings.PETITION_UNVERIFIED_RETENTION_DAYS,
         report.withdrawn_erased,
         report.anonymized,
         report.letters,
         settings.PETITION_ANONYMIZE_AFTER_DAYS,
+        report.emails_forgotten,
+        settings.PETITION_EMAIL_RECORD_DAYS,
     )
     return report
 
@@ -194,6 +215,10 @@ def retention_periods() -> dict[str, int]:
         "unconfirmed_days": settings.PETITION_UNVERIFIED_RETENTION_DAYS,
         "ip_days": settings.PETITION_IP_RETENTION_DAYS,
         "anonymize_days": settings.PETITION_ANONYMIZE_AFTER_DAYS,
+        "email_record_days": max(
+            settings.PETITION_EMAIL_RECORD_DAYS,
+            -(-settings.PETITION_MANAGE_LINK_MAX_AGE // 86400),
+        ),
         "verify_link_days": max(1, settings.PETITION_VERIFY_LINK_MAX_AGE // 86400),
         "manage_link_days": max(1, settings.PETITION_MANAGE_LINK_MAX_AGE // 86400),
     }

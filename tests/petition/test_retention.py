@@ -187,6 +187,43 @@ def test_an_email_still_queued_for_an_anonymized_signature_is_never_sent(setting
     assert queued.state == OutboundEmail.State.FAILED
 
 
+def test_old_email_records_are_forgotten_with_their_recipients(settings) -> None:
+    settings.PETITION_EMAIL_RECORD_DAYS = 30
+    settings.PETITION_MANAGE_LINK_MAX_AGE = 10 * 86400
+    signature = SignatureFactory(letter=LetterFactory(), verified=True)
+
+    def record(days: float, state: str, **fields: object) -> OutboundEmail:
+        return OutboundEmail.objects.create(
+            created_at=days_ago(days),
+            state=state,
+            sent_at=days_ago(days) if state == "sent" else None,
+            **fields,
+        )
+
+    work = {"signature": signature, "kind": "affiliation", "to": "ada@work.example"}
+    old_sent = record(31, "sent", **work)
+    old_failed = record(31, "failed", kind="invitation", to="invitee@example.org")
+    recent = record(29, "sent", **work)
+    old_but_queued = record(31, "queued", signature=signature, kind="manage")
+    report = retention_apply()
+    assert report.emails_forgotten == 2
+    remaining = set(OutboundEmail.objects.values_list("pk", flat=True))
+    assert remaining == {recent.pk, old_but_queued.pk}
+    assert not {old_sent.pk, old_failed.pk} & remaining
+    signature.refresh_from_db()  # the signature itself stays
+
+
+def test_email_records_outlive_the_manage_links_they_carried(settings) -> None:
+    settings.PETITION_EMAIL_RECORD_DAYS = 1
+    settings.PETITION_MANAGE_LINK_MAX_AGE = 30 * 86400
+    signature = SignatureFactory(letter=LetterFactory(), verified=True)
+    OutboundEmail.objects.create(
+        signature=signature, kind="manage", state="sent", sent_at=days_ago(20),
+        created_at=days_ago(20),
+    )  # fmt: skip
+    assert retention_apply().emails_forgotten == 0
+
+
 def test_the_same_address_can_sign_a_reopened_letter_after_anonymization(settings) -> None:
     settings.PETITION_ANONYMIZE_AFTER_DAYS = 10
     letter = closed_letter(11)
@@ -278,7 +315,9 @@ def test_privacy_page_states_the_configured_periods(client: Client, settings) ->
     settings.PETITION_UNVERIFIED_RETENTION_DAYS = 9
     settings.PETITION_ANONYMIZE_AFTER_DAYS = 77
     settings.PETITION_IP_RETENTION_DAYS = 21
+    settings.PETITION_EMAIL_RECORD_DAYS = 45
     page = client.get("/privacy/").content.decode()
+    assert "for 45 days" in page
     assert "not confirmed within 9 days is deleted" in page
     assert "77 days after a letter closes" in page
     assert "erased after 21 days" in page
