@@ -8,7 +8,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 export PORT
 
-.PHONY: run test install migrate demo serve worker beat lint check clean
+.PHONY: run test install messages migrate demo serve worker beat lint check clean axe
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,9 +16,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) messages axe
 
-migrate: $(STAMP)
+# The interface translations, compiled from locale/*/LC_MESSAGES/*.po with Babel (no GNU
+# gettext needed); only catalogues changed since their last compile are redone.
+messages: $(STAMP)
+	$(PY) scripts/compile_messages.py
+
+# axe-core (pinned, from the npm registry) into vendor/axe-core/ for the accessibility tests.
+axe:
+	@./scripts/fetch-axe
+
+migrate: $(STAMP) messages
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
@@ -31,18 +40,18 @@ run: demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # Production web process: gunicorn serving the app and its static files.
-serve: $(STAMP)
+serve: $(STAMP) messages
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py migrate --noinput
 	$(BIN)/gunicorn config.wsgi --bind 0.0.0.0:$(PORT) --workers $${WEB_CONCURRENCY:-3} --access-logfile -
 
-worker: $(STAMP)
+worker: $(STAMP) messages
 	$(BIN)/celery -A config worker --loglevel INFO --concurrency $${WORKER_CONCURRENCY:-4}
 
 beat: $(STAMP)
 	$(BIN)/celery -A config beat --loglevel INFO --schedule $${CELERY_BEAT_SCHEDULE_FILE:-/tmp/celerybeat-schedule}
 
-test: $(STAMP)
+test: $(STAMP) messages axe
 	@PY=$(PY) ./scripts/test-suites
 
 lint: $(STAMP)

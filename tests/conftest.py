@@ -14,6 +14,19 @@ from django.core.cache import cache
 from config.celery import app as celery_app
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the interface translations that changed since `make install` did, so a
+    plain `pytest` after editing a .po file tests the catalogue as written."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "compile_messages.py"
+    spec = importlib.util.spec_from_file_location("compile_messages", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.compile_all([script.parent.parent / "locale"])
+
+
 @pytest.fixture(autouse=True)
 def _plain_static_storage(settings: pytest.FixtureRequest) -> None:
     # Production serves hashed static names from a collected manifest; unit tests render
