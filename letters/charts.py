@@ -1,0 +1,242 @@
+"""Signatures over time, drawn on the server as an inline SVG chart.
+
+The figures are the tally's per-day counts (already cached until the next tally), and the
+drawn chart is cached under the letter's count, so a warm letter page spends no query on
+it and a new count draws a new chart. No JavaScript: the chart is markup, with a summary
+sentence and a table of the same figures for readers who cannot see it.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.utils import formats, translation
+from django.utils.html import escape
+from django.utils.translation import gettext, ngettext
+
+from letters.models import Letter
+from petition.embed import cached_twice
+from petition.selectors import letter_breakdowns
+
+# The drawing's own units; the SVG scales to its box, the text with it.
+WIDTH = 480
+HEIGHT = 200
+TOP = 14
+BOTTOM = 26
+RIGHT = 10
+# Share of the plot the daily bars may use, so the cumulative line stays readable above.
+BAR_SHARE = 0.4
+MAX_BAR_WIDTH = 36
+# Above this many days, bars stand for a week, then for thirty days.
+DAILY_BARS_UP_TO = 92
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One bar: the signatures of `days` days from `start`, and the running total after."""
+
+    start: date
+    days: int
+    count: int
+    cumulative: int
+
+    @property
+    def end(self) -> date:
+        return self.start + timedelta(days=self.days - 1)
+
+
+def _number(value: int) -> str:
+    return formats.number_format(value, force_grouping=True)
+
+
+def _day(value: date) -> str:
+    return formats.date_format(value, "DATE_FORMAT")
+
+
+def daily_series(by_day: list[dict[str, object]]) -> list[tuple[date, int]]:
+    """Every day from the first signature's to the last one's, quiet days as zero."""
+    counts: dict[date, int] = {}
+    for row in by_day:
+        try:
+            day = date.fromisoformat(str(row["date"]))
+        except (KeyError, ValueError):
+            continue  # a malformed key must not take the letter page down
+        counts[day] = counts.get(day, 0) + int(row.get("count") or 0)
+    if not counts:
+        return []
+    first, last = min(counts), max(counts)
+    return [
+        (first + timedelta(days=i), counts.get(first + timedelta(days=i), 0))
+        for i in range((last - first).days + 1)
+    ]
+
+
+def bucket_days(span: int) -> int:
+    if span <= DAILY_BARS_UP_TO:
+        return 1
+    return 7 if span <= 7 * DAILY_BARS_UP_TO else 30
+
+
+def buckets(series: list[tuple[date, int]]) -> list[Bucket]:
+    size = bucket_days(len(series))
+    result, running = [], 0
+    for i in range(0, len(series), size):
+        chunk = series[i : i + size]
+        count = sum(n for _, n in chunk)
+        running += count
+        result.append(Bucket(start=chunk[0][0], days=len(chunk), count=count, cumulative=running))
+    return result
+
+
+def nice_ticks(top: int, most: int = 5) -> list[int]:
+    """0 and round steps (1, 2 or 5 times a power of ten) up to at least `top`."""
+    if top <= 0:
+        return [0, 1]
+    raw = top / (most - 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    step = max(1, int(step))
+    return list(range(0, step * math.ceil(top / step) + 1, step))
+
+
+def _f(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def chart_svg(series: list[tuple[date, int]], bars: list[Bucket], *, title: str) -> str:
+    """The chart as an SVG element: daily (or weekly) bars under the cumulative line."""
+    ticks = nice_ticks(bars[-1].cumulative)
+    labels = [_number(t) for t in ticks]
+    left = 12 + 7 * max(len(label) for label in labels)
+    plot_w, plot_h = WIDTH - left - RIGHT, HEIGHT - TOP - BOTTOM
+    base = TOP + plot_h
+
+    def y_of(value: float) -> float:
+        return base - plot_h * value / ticks[-1]
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart-svg" viewBox="0 0 {WIDTH} {HEIGHT}"'
+        ' role="img" aria-labelledby="signature-chart-title" focusable="false">',
+        f'<title id="signature-chart-title">{escape(title)}</title>',
+        '<g class="chart-grid">',
+    ]
+    for tick, label in zip(ticks, labels, strict=True):
+        y = _f(y_of(tick))
+        parts.append(f'<line x1="{left}" x2="{WIDTH - RIGHT}" y1="{y}" y2="{y}"/>')
+        parts.append(
+            f'<text class="chart-label" x="{left - 6}" y="{y}" text-anchor="end"'
+            f' dominant-baseline="middle">{escape(label)}</text>'
+        )
+    parts.append("</g>")
+
+    slot = plot_w / len(bars)
+    bar_w = min(MAX_BAR_WIDTH, slot * 0.8 if slot >= 3 else slot)
+    busiest = max(bar.count for bar in bars) or 1
+    parts.append('<g class="chart-bars">')
+    for i, bar in enumerate(bars):
+        h = plot_h * BAR_SHARE * bar.count / busiest
+        x = left + slot * i + (slot - bar_w) / 2
+        parts.append(f'<rect x="{_f(x)}" y="{_f(base - h)}" width="{_f(bar_w)}" height="{_f(h)}"/>')
+    parts.append("</g>")
+
+    # The line has a point per day, whatever the bars stand for.
+    step = plot_w / len(series)
+    running, points = 0, []
+    for i, (_, count) in enumerate(series):
+        running += count
+        points.append(f"{_f(left + step * (i + 0.5))},{_f(y_of(running))}")
+    first_x, last_x = _f(left + step * 0.5), _f(left + step * (len(series) - 0.5))
+    parts.append(
+        f'<polygon class="chart-area" points="{first_x},{base} {" ".join(points)} {last_x},{base}"/>'
+    )
+    parts.append(f'<polyline class="chart-line" points="{" ".join(points)}"/>')
+    if len(series) == 1:
+        x, y = points[0].split(",")
+        parts.append(f'<circle class="chart-dot" cx="{x}" cy="{y}" r="4"/>')
+
+    parts.append(
+        f'<line class="chart-axis" x1="{left}" x2="{WIDTH - RIGHT}" y1="{base}" y2="{base}"/>'
+    )
+    for index, anchor in _x_ticks(len(series)):
+        x = left + step * (index + 0.5)
+        parts.append(
+            f'<text class="chart-label" x="{_f(x)}" y="{HEIGHT - 6}" text-anchor="{anchor}">'
+            f"{escape(_axis_date(series[index][0], len(series)))}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _x_ticks(days: int) -> list[tuple[int, str]]:
+    """Where the date labels go: the first and last day, and one or two between."""
+    if days == 1:
+        return [(0, "middle")]
+    if days < 5:
+        return [(0, "start"), (days - 1, "end")]
+    return [(0, "start"), (days // 2, "middle"), (days - 1, "end")]
+
+
+def _axis_date(day: date, span: int) -> str:
+    return formats.date_format(day, "YEAR_MONTH_FORMAT" if span > 366 else "MONTH_DAY_FORMAT")
+
+
+def chart_summary(series: list[tuple[date, int]], total: int) -> str:
+    busiest_day, busiest = max(series, key=lambda pair: pair[1])
+    if len(series) == 1:
+        return ngettext(
+            "%(total)s signature, on %(day)s.", "%(total)s signatures, all on %(day)s.", total
+        ) % {"total": _number(total), "day": _day(busiest_day)}
+    return ngettext(
+        "%(total)s signature over %(days)s days; the busiest day was %(day)s, with %(busiest)s.",
+        "%(total)s signatures over %(days)s days; the busiest day was %(day)s, with %(busiest)s.",
+        total,
+    ) % {
+        "total": _number(total),
+        "days": _number(len(series)),
+        "day": _day(busiest_day),
+        "busiest": _number(busiest),
+    }
+
+
+def chart_build(by_day: list[dict[str, object]]) -> dict[str, object]:
+    """Everything _chart.html shows, from the tally's per-day rows: plain strings and
+    lists, so it can sit in the cache."""
+    series = daily_series(by_day)
+    if not series:
+        return {"empty": True}
+    bars = buckets(series)
+    total = bars[-1].cumulative
+    size = bucket_days(len(series))
+    title = gettext("Verified signatures over time")
+    rows = [
+        {
+            "period": _day(bar.start)
+            if bar.days == 1
+            else gettext("%(start)s to %(end)s") % {"start": _day(bar.start), "end": _day(bar.end)},
+            "count": _number(bar.count),
+            "cumulative": _number(bar.cumulative),
+        }
+        for bar in bars
+    ]
+    return {
+        "empty": False,
+        "svg": chart_svg(series, bars, title=title),
+        "summary": chart_summary(series, total),
+        "bars_stand_for": {
+            1: gettext("Bars: signatures per day."),
+            7: gettext("Bars: signatures per week."),
+        }.get(size, gettext("Bars: signatures per 30 days.")),
+        "rows": rows,
+        "days": len(series),
+    }
+
+
+def letter_chart(letter: Letter, count: int) -> dict[str, object]:
+    """The chart of a letter's signatures, cached under its count and the page language.
+
+    A letter without counted signatures costs nothing: there is nothing to draw.
+    """
+    if count <= 0:
+        return {"empty": True}
+    key = f"chart:{letter.pk}:{count}:{translation.get_language()}"
+    return cached_twice(key, lambda: chart_build(letter_breakdowns(letter)["by_day"]))  # type: ignore[return-value]
