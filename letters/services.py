@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from petition.models import OutboundEmail
@@ -271,6 +271,12 @@ def _set_status(letter: Letter, status: str) -> None:
     letter.save(update_fields=update_fields)
 
 
+def _local_datetime(when: datetime) -> str:
+    """A time as the reader's language writes it, with its time zone named."""
+    local = timezone.localtime(when)
+    return f"{formats.date_format(local, 'DATETIME_FORMAT')} {local.tzname()}"
+
+
 def _check_closing_time(letter: Letter) -> None:
     if letter.closes_at is not None and letter.closes_at <= timezone.now():
         raise ValidationError(
@@ -278,7 +284,7 @@ def _check_closing_time(letter: Letter) -> None:
                 "The closing time (%(when)s) has passed. Set a later closing time, or none, "
                 "before opening the letter."
             )
-            % {"when": timezone.localtime(letter.closes_at).strftime("%Y-%m-%d %H:%M %Z")}
+            % {"when": _local_datetime(letter.closes_at)}
         )
 
 
@@ -468,7 +474,10 @@ def invitation_create(*, letter: Letter, invited_by: Any, email: str, role: str)
                         "An invitation to %(email)s is already waiting (until %(when)s). "
                         "Withdraw it first to send a new one."
                     )
-                    % {"email": pending.email, "when": pending.expires_at.strftime("%Y-%m-%d")}
+                    % {
+                        "email": pending.email,
+                        "when": formats.date_format(pending.expires_at, "DATE_FORMAT"),
+                    }
                 }
             )
         pending.revoked_at = now

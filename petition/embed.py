@@ -22,7 +22,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse, QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import formats, translation
 from django.utils.cache import get_conditional_response
 from django.utils.html import escape
 from django.utils.http import http_date
@@ -198,16 +198,22 @@ BADGE = """<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" r
 </g></svg>"""
 
 
-def _badge_value(payload: dict[str, object], with_goal: bool) -> str:
-    count = f"{payload['count']:,}"
-    if with_goal and payload.get("goal"):
-        return f"{count} / {payload['goal']:,}"
-    return count
+def _badge_value(payload: dict[str, object], with_goal: bool, language: str) -> str:
+    """The count (and goal) grouped as `language` writes numbers: 12,345 or 12 345."""
+    with translation.override(language):
+
+        def grouped(number: object) -> str:
+            return formats.number_format(number, use_l10n=True, force_grouping=True)
+
+        if with_goal and payload.get("goal"):
+            return f"{grouped(payload['count'])} / {grouped(payload['goal'])}"
+        return grouped(payload["count"])
 
 
 @public_get
 def badge_svg(request: HttpRequest, slug: str) -> HttpResponse:
-    """A flat badge with the count (and the goal with ?goal=1); ?label= sets its left text."""
+    """A flat badge with the count (and the goal with ?goal=1); ?label= sets its left text,
+    ?lang= how the number is written (default: as the letter's language writes it)."""
     label = request.GET.get("label", "signatures").strip() or "signatures"
     if len(label) > 40:
         return public_headers(
@@ -218,7 +224,8 @@ def badge_svg(request: HttpRequest, slug: str) -> HttpResponse:
         return public_headers(
             HttpResponse("No public letter with this slug.", status=404, content_type="text/plain")
         )
-    value = _badge_value(payload, request.GET.get("goal") in {"1", "true", "yes"})
+    language = _language(request.GET.get("lang", ""), str(payload["language"]))
+    value = _badge_value(payload, request.GET.get("goal") in {"1", "true", "yes"}, language)
     reached = bool(payload.get("goal")) and payload["count"] >= payload["goal"]  # type: ignore[operator]
     label_width, value_width = _text_width(label), _text_width(value)
     svg = BADGE.format(
@@ -245,7 +252,9 @@ def shields_json(request: HttpRequest, slug: str) -> HttpResponse:
     body = {
         "schemaVersion": 1,
         "label": "signatures",
-        "message": _badge_value(payload, with_goal=True),
+        "message": _badge_value(
+            payload, True, _language(request.GET.get("lang", ""), str(payload["language"]))
+        ),
         "color": "green" if reached else "blue",
         "cacheSeconds": 300,
     }
