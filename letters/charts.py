@@ -18,15 +18,15 @@ from letters.models import Letter
 from petition.embed import cached_twice
 from petition.selectors import letter_breakdowns
 
-# The drawing's own units; the SVG scales to its box, the text with it.
-WIDTH = 480
-HEIGHT = 200
-TOP = 14
-BOTTOM = 26
-RIGHT = 10
+# The chart is as wide as its box and a fixed height, so its text keeps its size on a
+# phone and on a desktop: vertical positions are pixels, horizontal ones percentages, and
+# the bars and line are drawn in an inner SVG that stretches to the width.
+HEIGHT = 180
+TOP = 22
+BOTTOM = 24
+PLOT_UNITS = 1000  # the inner drawing's width, in its own units
 # Share of the plot the daily bars may use, so the cumulative line stays readable above.
 BAR_SHARE = 0.4
-MAX_BAR_WIDTH = 36
 # Above this many days, bars stand for a week, then for thirty days.
 DAILY_BARS_UP_TO = 92
 
@@ -104,63 +104,72 @@ def _f(value: float) -> str:
 
 
 def chart_svg(series: list[tuple[date, int]], bars: list[Bucket], *, title: str) -> str:
-    """The chart as an SVG element: daily (or weekly) bars under the cumulative line."""
+    """The chart as an SVG element: daily (or weekly) bars under the cumulative line, the
+    running total's round values labelled above their grid lines, dates along the bottom."""
     ticks = nice_ticks(bars[-1].cumulative)
-    labels = [_number(t) for t in ticks]
-    left = 12 + 7 * max(len(label) for label in labels)
-    plot_w, plot_h = WIDTH - left - RIGHT, HEIGHT - TOP - BOTTOM
+    plot_h = HEIGHT - TOP - BOTTOM
     base = TOP + plot_h
 
     def y_of(value: float) -> float:
         return base - plot_h * value / ticks[-1]
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart-svg" viewBox="0 0 {WIDTH} {HEIGHT}"'
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart-svg" width="100%" height="{HEIGHT}"'
         ' role="img" aria-labelledby="signature-chart-title" focusable="false">',
         f'<title id="signature-chart-title">{escape(title)}</title>',
         '<g class="chart-grid">',
     ]
-    for tick, label in zip(ticks, labels, strict=True):
+    for tick in ticks[1:]:
         y = _f(y_of(tick))
-        parts.append(f'<line x1="{left}" x2="{WIDTH - RIGHT}" y1="{y}" y2="{y}"/>')
-        parts.append(
-            f'<text class="chart-label" x="{left - 6}" y="{y}" text-anchor="end"'
-            f' dominant-baseline="middle">{escape(label)}</text>'
-        )
+        parts.append(f'<line x1="0" x2="100%" y1="{y}" y2="{y}"/>')
     parts.append("</g>")
 
-    slot = plot_w / len(bars)
-    bar_w = min(MAX_BAR_WIDTH, slot * 0.8 if slot >= 3 else slot)
+    # The inner drawing: PLOT_UNITS wide, plot_h high, stretched to the box's width.
+    parts.append(
+        f'<svg class="chart-plot" x="0" y="{TOP}" width="100%" height="{plot_h}"'
+        f' viewBox="0 0 {PLOT_UNITS} {plot_h}" preserveAspectRatio="none">'
+    )
+    slot = PLOT_UNITS / len(bars)
+    bar_w = slot * 0.78 if len(bars) > 1 else min(slot, 60)
     busiest = max(bar.count for bar in bars) or 1
     parts.append('<g class="chart-bars">')
     for i, bar in enumerate(bars):
         h = plot_h * BAR_SHARE * bar.count / busiest
-        x = left + slot * i + (slot - bar_w) / 2
-        parts.append(f'<rect x="{_f(x)}" y="{_f(base - h)}" width="{_f(bar_w)}" height="{_f(h)}"/>')
+        x = slot * i + (slot - bar_w) / 2
+        parts.append(
+            f'<rect x="{_f(x)}" y="{_f(plot_h - h)}" width="{_f(bar_w)}" height="{_f(h)}"/>'
+        )
     parts.append("</g>")
 
     # The line has a point per day, whatever the bars stand for.
-    step = plot_w / len(series)
+    step = PLOT_UNITS / len(series)
     running, points = 0, []
     for i, (_, count) in enumerate(series):
         running += count
-        points.append(f"{_f(left + step * (i + 0.5))},{_f(y_of(running))}")
-    first_x, last_x = _f(left + step * 0.5), _f(left + step * (len(series) - 0.5))
+        points.append(f"{_f(step * (i + 0.5))},{_f(y_of(running) - TOP)}")
+    first_x, last_x = _f(step * 0.5), _f(step * (len(series) - 0.5))
     parts.append(
-        f'<polygon class="chart-area" points="{first_x},{base} {" ".join(points)} {last_x},{base}"/>'
+        f'<polygon class="chart-area" points="{first_x},{plot_h} {" ".join(points)}'
+        f' {last_x},{plot_h}"/>'
     )
-    parts.append(f'<polyline class="chart-line" points="{" ".join(points)}"/>')
-    if len(series) == 1:
-        x, y = points[0].split(",")
-        parts.append(f'<circle class="chart-dot" cx="{x}" cy="{y}" r="4"/>')
+    parts.append(
+        f'<polyline class="chart-line" points="{" ".join(points)}"'
+        ' vector-effect="non-scaling-stroke"/>'
+    )
+    parts.append("</svg>")
+    if len(series) == 1:  # one point draws no line: mark it, round, outside the stretch
+        parts.append(f'<circle class="chart-dot" cx="50%" cy="{_f(y_of(running))}" r="5"/>')
 
-    parts.append(
-        f'<line class="chart-axis" x1="{left}" x2="{WIDTH - RIGHT}" y1="{base}" y2="{base}"/>'
-    )
-    for index, anchor in _x_ticks(len(series)):
-        x = left + step * (index + 0.5)
+    parts.append(f'<line class="chart-axis" x1="0" x2="100%" y1="{base}" y2="{base}"/>')
+    for tick in ticks[1:]:
         parts.append(
-            f'<text class="chart-label" x="{_f(x)}" y="{HEIGHT - 6}" text-anchor="{anchor}">'
+            f'<text class="chart-label chart-value" x="0" y="{_f(y_of(tick) - 5)}">'
+            f"{escape(_number(tick))}</text>"
+        )
+    for index, anchor in _x_ticks(len(series)):
+        x = {"start": "0", "end": "100%"}.get(anchor, f"{_f(100 * (index + 0.5) / len(series))}%")
+        parts.append(
+            f'<text class="chart-label" x="{x}" y="{HEIGHT - 6}" text-anchor="{anchor}">'
             f"{escape(_axis_date(series[index][0], len(series)))}</text>"
         )
     parts.append("</svg>")

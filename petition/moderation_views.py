@@ -161,9 +161,12 @@ def audit_log_view(request: HttpRequest, letter: Letter, role: str) -> HttpRespo
     if before.isdigit():
         entries = entries.filter(pk__lt=int(before))
     page = list(entries.order_by("-pk")[:51])
+    running = (AuditEntry.State.RUNNING, AuditEntry.State.UNDOING)
     context = _team_context(letter, role, "log") | {
         "entries": page[:50],
         "next_before": page[49].pk if len(page) > 50 else None,
+        # A running bulk job shows its progress here too, and the page follows it.
+        "in_progress": any(entry.state in running for entry in page[:50]),
     }
     return render(request, "petition/moderation/log.html", context)
 

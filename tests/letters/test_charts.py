@@ -44,7 +44,7 @@ def _svg(chart: dict[str, object]) -> ET.Element:
 
 
 def _points(root: ET.Element) -> list[str]:
-    return root.find(f"{SVG}polyline").get("points").split()
+    return next(root.iter(f"{SVG}polyline")).get("points").split()
 
 
 def test_chart_is_well_formed_svg_with_a_bar_and_a_point_per_day() -> None:
@@ -53,7 +53,7 @@ def test_chart_is_well_formed_svg_with_a_bar_and_a_point_per_day() -> None:
     assert root.tag == f"{SVG}svg"
     assert root.get("role") == "img"
     assert root.find(f"{SVG}title").text == "Verified signatures over time"
-    assert len(root.findall(f"{SVG}g[@class='chart-bars']/{SVG}rect")) == 4
+    assert len(list(root.iter(f"{SVG}rect"))) == 4
     assert len(_points(root)) == 4
     assert chart["summary"] == (
         "20 signatures over 4 days; the busiest day was March 3, 2026, with 12."
@@ -102,7 +102,7 @@ def test_a_million_signatures_get_round_grouped_ticks() -> None:
     chart = chart_build(_days(date(2026, 1, 1), [600_000, 250_000, 150_000]))
     labels = [t.text for t in _svg(chart).iter(f"{SVG}text")]
     assert "1,000,000" in labels
-    assert "0" in labels
+    assert "0" not in labels  # the axis line says zero
     assert chart["summary"].startswith("1,000,000 signatures over 3 days")
 
 
