@@ -192,9 +192,11 @@ def test_a_page_language_the_site_has_no_interface_for_keeps_the_readers(
 def test_outdated_translation_says_so(client: Client, letter: Letter) -> None:
     Letter.objects.filter(pk=letter.pk).update(version=2)
     _, page = page_of(client, "/letters/fair-terms/fr/")
-    assert "may be outdated" in page
+    # The French page says it in French.
+    assert "Cette traduction n\u2019est peut-être plus à jour" in page
     _, page = page_of(client, "/letters/fair-terms/")
     assert "may be outdated" not in page
+    assert 'class="muted translation-note"' not in page
 
 
 def test_translations_share_one_count_and_signatory_list(
