@@ -27,8 +27,9 @@ BOTTOM = 24
 PLOT_UNITS = 1000  # the inner drawing's width, in its own units
 # Share of the plot the daily bars may use, so the cumulative line stays readable above.
 BAR_SHARE = 0.4
-# Above this many days, bars stand for a week, then for thirty days.
+# Above this many days bars stand for a week, and above two years for thirty days.
 DAILY_BARS_UP_TO = 92
+WEEKLY_BARS_UP_TO = 731
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def daily_series(by_day: list[dict[str, object]]) -> list[tuple[date, int]]:
 def bucket_days(span: int) -> int:
     if span <= DAILY_BARS_UP_TO:
         return 1
-    return 7 if span <= 7 * DAILY_BARS_UP_TO else 30
+    return 7 if span <= WEEKLY_BARS_UP_TO else 30
 
 
 def buckets(series: list[tuple[date, int]]) -> list[Bucket]:

@@ -126,3 +126,15 @@ def test_every_page_fits_the_screen_and_is_photographed(
             too_wide[name] = width
     author.close()
     assert not too_wide, f"pages wider than the {device} screen: {too_wide}"
+
+
+def test_a_printed_letter_keeps_the_text_and_signatories_and_drops_the_forms(
+    page, live_server, demo: dict[str, str]
+) -> None:
+    page.goto(f"{live_server.url}/letters/fair-terms/")
+    page.emulate_media(media="print")
+    for kept in (".letter-body", ".named-signatories", "#signature-count", ".recipient"):
+        assert page.locator(kept).is_visible(), kept
+    for dropped in (".sign-panel", ".site-header", ".embed-panel", ".public-signatures"):
+        assert not page.locator(dropped).is_visible(), dropped
+    screenshot(page, "print-letter")

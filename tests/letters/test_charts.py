@@ -173,3 +173,11 @@ def test_letter_page_with_a_chart_costs_no_extra_query_when_warm(
     with django_assert_num_queries(3):
         page = client.get(letter.get_absolute_url()).content.decode()
     assert "1 signature, on" in page
+
+
+def test_three_years_are_a_bar_per_thirty_days() -> None:
+    chart = chart_build(_days(date(2024, 1, 1), [1] * 1096))
+    assert len(chart["rows"]) == 37
+    assert chart["bars_stand_for"] == "Bars: signatures per 30 days."
+    labels = [t.text for t in _svg(chart).iter(f"{SVG}text")]
+    assert "January 2024" in labels
