@@ -45,7 +45,7 @@ class CountrySelect(forms.Select):
     ) -> SafeString:
         if value not in (None, ""):
             return super().render(name, value, attrs, renderer)
-        key = (get_language() or "en", name, repr(sorted((attrs or {}).items())))
+        key = (get_language() or "en", name, repr(sorted({**self.attrs, **(attrs or {})}.items())))
         if key not in self._blank:
             self._blank[key] = super().render(name, value, attrs, renderer)
         return self._blank[key]
@@ -111,6 +111,16 @@ class SignatureForm(forms.Form):
         for field in Letter.SignerField.values:
             if not letter.collects(field):
                 del self.fields[field]
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        # The page comes back with the errors; without any script, autofocus is what puts
+        # a keyboard or screen reader user on the first field to correct (its error is
+        # tied to it by aria-describedby).
+        for name, field in self.fields.items():
+            if name in self.errors and not field.widget.is_hidden and name != "website":
+                field.widget.attrs["autofocus"] = True
+                break
 
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())

@@ -1,0 +1,178 @@
+"""A signer who uses only the keyboard: Tab, Shift+Tab, Space and Enter. The skip link is
+the first stop, the signing form is reached from the page's own link, errors come back
+tied to their fields with focus on the first one, and every stop shows where focus is."""
+
+import pytest
+
+from letters.models import Letter
+from petition.models import Signature
+from tests.factories import LetterFactory, NamedSignatoryFactory
+
+from .conftest import screenshot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# What the keyboard user sees of the focused element: an outline or a ring drawn with a
+# box-shadow, in the computed style while it has focus.
+FOCUS_STATE = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const style = getComputedStyle(el);
+  const outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
+  const shadow = style.boxShadow && style.boxShadow !== 'none';
+  return {
+    tag: el.tagName.toLowerCase(), id: el.id, name: el.getAttribute('name'),
+    type: el.getAttribute('type'), text: (el.innerText || '').trim().slice(0, 60),
+    href: el.getAttribute('href'), inMain: !!el.closest('main'),
+    inSignForm: !!el.closest('#sign form'), visible: outline || shadow,
+  };
+}"""
+
+
+@pytest.fixture
+def letter(settings, live_server) -> Letter:
+    settings.SITE_URL = live_server.url
+    letter = LetterFactory(
+        slug="by-keyboard",
+        title="Every control within reach of a keyboard",
+        signer_fields=["organization", "country"],
+        body="We ask for [accessible tools](https://example.org/) for everyone.",
+    )
+    NamedSignatoryFactory(letter=letter, name="Ada Example")
+    return letter
+
+
+def focused(page) -> dict:
+    state = page.evaluate(FOCUS_STATE)
+    assert state is not None, "focus was lost to the page body"
+    assert state["visible"], f"no visible focus indicator on {state}"
+    return state
+
+
+def tab(page, *, shift: bool = False) -> dict:
+    page.keyboard.press("Shift+Tab" if shift else "Tab")
+    return focused(page)
+
+
+def tab_until(page, wanted, *, limit: int = 60) -> dict:
+    """Tabs forward, checking each stop's focus indicator, until `wanted(state)` holds."""
+    for _ in range(limit):
+        state = tab(page)
+        if wanted(state):
+            return state
+    raise AssertionError(f"not reached within {limit} Tab presses")
+
+
+def error_tie(page, field_id: str) -> dict:
+    """The field's invalid state and the text of every element its aria-describedby names."""
+    return page.evaluate(
+        """(id) => {
+          const el = document.getElementById(id);
+          const ids = (el.getAttribute('aria-describedby') || '').split(/\\s+/).filter(Boolean);
+          return {
+            invalid: el.getAttribute('aria-invalid'),
+            described: ids.map(i => document.getElementById(i)?.innerText.trim() || null),
+            errorIds: ids.filter(i => document.getElementById(i)?.classList.contains('error')),
+          };
+        }""",
+        field_id,
+    )
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "mobile"])
+def test_a_keyboard_user_signs_with_errors_shown_at_their_fields(
+    browser, live_server, letter: Letter, viewport: str
+) -> None:
+    size = {"desktop": {"width": 1280, "height": 900}, "mobile": {"width": 390, "height": 844}}
+    context = browser.new_context(viewport=size[viewport])
+    page = context.new_page()
+    try:
+        _sign_by_keyboard(page, live_server.url, letter, viewport)
+    finally:
+        context.close()
+
+
+def _sign_by_keyboard(page, base: str, letter: Letter, viewport: str) -> None:
+    page.goto(f"{base}/letters/by-keyboard/")
+
+    skip = tab(page)
+    assert (skip["tag"], skip["text"]) == ("a", "Skip to content")
+    screenshot(page, f"keyboard-{viewport}-skip-link")
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#main")
+    after_skip = tab(page)
+    assert after_skip["inMain"], "the skip link did not move past the header"
+
+    if viewport == "mobile":
+        # The form is below the letter on a phone; the page's own link leads to it.
+        def is_jump(state: dict) -> bool:
+            return state["href"] == "#sign"
+
+        jump = after_skip if is_jump(after_skip) else tab_until(page, is_jump)
+        assert jump["text"] == "Sign this letter"
+        page.keyboard.press("Enter")
+        first = tab(page)
+    else:
+        first = (
+            after_skip if after_skip["inSignForm"] else tab_until(page, lambda s: s["inSignForm"])
+        )
+    assert first["id"] == "id_name"
+
+    # Shift+Tab goes back out of the form and Tab comes back to the same field.
+    assert not tab(page, shift=True)["inSignForm"]
+    assert tab(page)["id"] == "id_name"
+
+    # Too hasty: no name, a mistyped address, no consent.
+    email = tab(page)
+    assert email["id"] == "id_email"
+    page.keyboard.type("kay.board@example")
+    submit = tab_until(page, lambda s: s["inSignForm"] and s["type"] == "submit")
+    assert submit["text"] == "Sign"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    assert "/sign/" in page.url
+    assert focused(page)["id"] == "id_name", "focus is not on the first field to correct"
+    screenshot(page, f"keyboard-{viewport}-signing-errors")
+    for field_id in ("id_name", "id_email", "id_consent"):
+        tie = error_tie(page, field_id)
+        assert tie["invalid"] == "true", field_id
+        assert tie["errorIds"] == [f"{field_id}_error"], (field_id, tie)
+    assert "Please agree to the privacy notice" in " ".join(
+        error_tie(page, "id_consent")["described"]
+    )
+    assert error_tie(page, "id_organization")["invalid"] is None
+
+    # Corrected by keyboard alone: type the name, retype the address, tick the consent.
+    page.keyboard.type("Kay Board")
+    assert tab(page)["id"] == "id_email"
+    page.keyboard.press("Control+A")
+    page.keyboard.type("kay.board@example.org")
+    consent = tab_until(page, lambda s: s["id"] == "id_consent")
+    assert consent["type"] == "checkbox"
+    page.keyboard.press("Space")
+    assert page.locator("#id_consent").is_checked()
+    tab_until(page, lambda s: s["inSignForm"] and s["type"] == "submit")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_url("**/letters/by-keyboard/signed/**")
+    screenshot(page, f"keyboard-{viewport}-signed")
+
+    signature = Signature.objects.get(letter=letter)
+    assert (signature.name, signature.email) == ("Kay Board", "kay.board@example.org")
+    assert signature.status == Signature.Status.PENDING
+
+
+def test_autofocus_is_set_only_when_the_form_comes_back_with_errors(client, letter) -> None:
+    """A fresh page must not pull focus past the letter; a page with errors puts it on the
+    first field to correct (here the email: the name is fine) and nowhere else."""
+    fresh = client.get("/letters/by-keyboard/").content.decode()
+    assert "autofocus" not in fresh
+    response = client.post(
+        "/letters/by-keyboard/sign/", {"name": "Kay Board", "email": "kay@", "country": "XX"}
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert page.count("autofocus") == 1
+    email = page[page.index('id="id_email"') - 300 : page.index('id="id_email"')]
+    assert "autofocus" in email.rsplit("<input", 1)[1]
