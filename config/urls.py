@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import set_language
 
+from config.csrf import origin_checked
 from delivery import og
 from letters import version_views
 from letters import views as letter_views
@@ -39,6 +41,8 @@ urlpatterns = [
     path("embed.js", embed.loader_js, name="embed_loader"),
     path("oembed", oembed.oembed, name="oembed"),
     path("robots.txt", petition_views.robots_txt, name="robots_txt"),
+    # The language switcher posts here without a token: no cookie just for reading.
+    path("i18n/setlang/", origin_checked(set_language), name="set_language"),
     path("privacy/", retention.privacy, name="privacy"),
     path("health/", petition_views.health, name="health"),
     path("api/v1/", api.urls),

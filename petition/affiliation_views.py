@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.csrf import origin_checked
 from letters.models import AffiliationVerification, Letter
 from letters.permissions import ANY_ROLE, OWNER, letter_role_required
 
@@ -40,6 +41,7 @@ from .tokens import LinkExpired, LinkInvalid
 # --- The signer, from their manage link ------------------------------------------------
 
 
+@origin_checked
 @never_cache
 @require_http_methods(["GET", "POST"])
 def signature_affiliation_request(request: HttpRequest, slug: str, token: str) -> HttpResponse:
@@ -103,6 +105,7 @@ def _link_error(request: HttpRequest, *, message: str = "", expired: bool = Fals
     return render(request, "petition/affiliation/link_error.html", context, status=status)
 
 
+@origin_checked
 @never_cache
 @require_http_methods(["GET", "POST"])
 def affiliation_confirm_view(request: HttpRequest, token: str) -> HttpResponse:

@@ -2,7 +2,8 @@
 they signed, and a button to confirm their signature on the newest one.
 
 Links never act on GET (mail scanners fetch them): only the POST of the button changes
-anything, and it carries a CSRF token.
+anything, and it is refused when a browser says it came from another site
+(config/csrf.py).
 """
 
 from django.http import HttpRequest, HttpResponse
@@ -11,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from config.csrf import origin_checked
 from letters.models import Letter
 from letters.versions import version_diff
 
@@ -57,6 +59,7 @@ def _page(
     return render(request, "petition/reconfirm/reconfirm.html", context, status=status)
 
 
+@origin_checked
 @never_cache
 @require_http_methods(["GET", "POST"])
 def signature_reconfirm_view(request: HttpRequest, slug: str, token: str) -> HttpResponse:

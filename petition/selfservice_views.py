@@ -1,6 +1,7 @@
 """Pages a signer reaches through the emailed manage link, and the form that sends it.
 
-Links never act on GET (mail scanners fetch them): every change is a POST with CSRF.
+Links never act on GET (mail scanners fetch them): every change is a POST, refused when
+a browser says it came from another site (config/csrf.py: no cookie needed).
 """
 
 import contextlib
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from config.csrf import origin_checked
 from letters.models import Letter
 
 from .models import Signature
@@ -28,6 +30,7 @@ from .selfservice_forms import ManageLinkRequestForm, SignatureManageForm
 from .tokens import LinkExpired, LinkInvalid, read_manage_token
 
 
+@origin_checked
 @never_cache
 @require_http_methods(["GET", "POST"])
 def manage_link_request(request: HttpRequest, slug: str) -> HttpResponse:
@@ -70,6 +73,7 @@ def _link_error(request: HttpRequest, letter: Letter, *, expired: bool) -> HttpR
     )
 
 
+@origin_checked
 @never_cache
 @require_http_methods(["GET", "POST"])
 def signature_manage(request: HttpRequest, slug: str, token: str) -> HttpResponse:
@@ -112,6 +116,7 @@ def signature_manage(request: HttpRequest, slug: str, token: str) -> HttpRespons
     return render(request, "petition/manage/manage.html", context, status=status)
 
 
+@origin_checked
 @never_cache
 @require_http_methods(["GET", "POST"])
 def signature_manage_withdraw(request: HttpRequest, slug: str, token: str) -> HttpResponse:

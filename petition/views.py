@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.csrf import origin_checked
 from letters.languages import letter_translation, render_in_language
 from letters.models import Letter
 from letters.views import letter_page
@@ -24,6 +25,7 @@ def _closed_response(request: HttpRequest, letter: Letter) -> HttpResponse:
     return render(request, "petition/letter_closed.html", {"letter": letter}, status=403)
 
 
+@origin_checked
 @require_POST
 def signature_submit(request: HttpRequest, slug: str) -> HttpResponse:
     letter = get_object_or_404(Letter.objects.public(), slug=slug)
@@ -69,6 +71,7 @@ def _link_error(request: HttpRequest, letter: Letter, *, expired: bool) -> HttpR
     )
 
 
+@origin_checked
 @never_cache
 @require_http_methods(["GET", "POST"])
 def signature_confirm(request: HttpRequest, slug: str, token: str) -> HttpResponse:

@@ -319,10 +319,12 @@ def test_changing_other_fields_keeps_the_verification(ada: Signature, post: Call
     assert (ada.show_name, ada.affiliation_verification) == (False, "email")
 
 
-def test_the_confirmation_needs_its_csrf_token(ada: Signature, post: Callable) -> None:
+def test_a_confirmation_posted_from_another_site_is_refused(ada: Signature, post: Callable) -> None:
     ask(post, ada, "example.org", "ada@example.org")
     confirm = path_of(affiliation_link(mail.outbox[0]))
-    response = Client(enforce_csrf_checks=True).post(confirm)
+    response = Client(enforce_csrf_checks=True).post(
+        confirm, headers={"Origin": "https://attacker.example"}
+    )
     assert response.status_code == 403
     ada.refresh_from_db()
     assert ada.affiliation_verification == ""

@@ -78,11 +78,12 @@ def test_fields_the_letter_does_not_collect_are_ignored(sign: Callable) -> None:
     assert (signature.organization, signature.comment) == ("", "")
 
 
-def test_bad_csrf_token_is_refused_and_stores_nothing(letter: Letter) -> None:
+def test_signing_posted_from_another_site_is_refused_and_stores_nothing(letter: Letter) -> None:
     client = Client(enforce_csrf_checks=True)
     response = client.post(
         reverse("signature_submit", args=[letter.slug]),
-        {**form_data(), "csrfmiddlewaretoken": "forged"},
+        form_data(),
+        headers={"Origin": "https://attacker.example", "Sec-Fetch-Site": "cross-site"},
     )
     assert response.status_code == 403
     assert not Signature.objects.exists()

@@ -224,10 +224,12 @@ def test_post_twice_changes_nothing_more(
     assert b"already stands for the current version" in response.content
 
 
-def test_post_needs_the_csrf_token(letter: Letter, material_edit: Callable) -> None:
+def test_post_from_another_site_is_refused(letter: Letter, material_edit: Callable) -> None:
     signer = SignatureFactory(letter=letter, verified=True)
     material_edit(letter, "Second text.")
-    response = Client(enforce_csrf_checks=True).post(reconfirm_path(signer))
+    response = Client(enforce_csrf_checks=True).post(
+        reconfirm_path(signer), headers={"Sec-Fetch-Site": "cross-site"}
+    )
     assert response.status_code == 403
     signer.refresh_from_db()
     assert signer.version == 1

@@ -190,7 +190,9 @@ def test_link_for_another_letters_signature_is_refused_with_400(
 def test_withdraw_forged_across_sites_is_refused_with_403(
     letter: Letter, verified: Signature
 ) -> None:
-    response = Client(enforce_csrf_checks=True).post(manage_path(verified) + "withdraw/")
+    response = Client(enforce_csrf_checks=True).post(
+        manage_path(verified) + "withdraw/", headers={"Origin": "https://attacker.example"}
+    )
     assert response.status_code == 403
     verified.refresh_from_db()
     assert verified.status == Signature.Status.VERIFIED
