@@ -175,6 +175,7 @@ def test_the_page_reloads_itself_and_shows_progress_while_a_pdf_is_prepared(
     assert '<meta http-equiv="refresh" content="3">' in page
     assert "2,500 of 10,000" in page
     assert "25%" in page
+    assert '<progress class="delivery-progress" max="100" value="25"' in page
     assert "<script" not in page.split("</header>", 1)[1]
 
 

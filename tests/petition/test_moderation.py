@@ -544,3 +544,23 @@ def test_anonymous_visitor_is_sent_to_login(letter: Letter, client: Client):
 def test_user_without_role_gets_404_even_for_a_missing_letter(client: Client):
     client.force_login(UserFactory())
     assert client.get(reverse("moderation_queue", args=["no-such-letter"])).status_code == 404
+
+
+def test_audit_log_shows_a_running_jobs_progress_and_follows_it(
+    letter: Letter, moderator: object, moderator_client: Client
+) -> None:
+    log = reverse("moderation_log", kwargs={"slug": letter.slug})
+    quiet = moderator_client.get(log).content.decode()
+    assert 'http-equiv="refresh"' not in quiet
+    AuditEntry.objects.create(
+        letter=letter,
+        actor=moderator,
+        action=AuditEntry.Action.INVALIDATE,
+        state=AuditEntry.State.RUNNING,
+        signature_count=1840,
+        total=4200,
+    )
+    page = moderator_client.get(log).content.decode()
+    assert '<meta http-equiv="refresh" content="3">' in page
+    assert '<progress class="entry-progress" max="4200" value="1840"' in page
+    assert "1,840 of 4,200" in page
