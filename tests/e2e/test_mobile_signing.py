@@ -5,6 +5,7 @@ count to the form, signs, confirms from the emailed link, and sees the count ris
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from letters.models import Letter
 from tests.conftest import SmtpSink
@@ -43,11 +44,10 @@ def test_a_reader_signs_and_confirms_on_a_phone(
     assert fits_the_screen(page)
     # On a phone the form is below the letter; a button near the count leads to it.
     jump = page.get_by_role("link", name="Sign this letter")
-    assert jump.is_visible()
+    expect(jump).to_be_in_viewport()
     jump.click()
     name = page.get_by_label("Full name")
-    name.wait_for()
-    assert page.evaluate("document.querySelector('#sign').getBoundingClientRect().top") < 100
+    expect(name).to_be_in_viewport()
     name.fill("Mobile Signer")
     page.get_by_label("Email").fill("mobile.signer@example.org")
     page.get_by_label("City").fill("Porto")
@@ -56,19 +56,19 @@ def test_a_reader_signs_and_confirms_on_a_phone(
     assert box is not None and box["width"] >= 44 and box["height"] >= 40  # a thumb's target
     screenshot(page, "mobile-signing-form")
     page.get_by_role("button", name="Sign", exact=True).click()
-    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
     assert fits_the_screen(page)
 
     page.goto(CONFIRM.search(text_of(mail_server.wait_for(1)[0])).group(0))
     assert fits_the_screen(page)
     screenshot(page, "mobile-confirm-button")
     page.get_by_role("button", name="Confirm my signature").click()
-    assert page.get_by_text("change or withdraw your signature later").is_visible()
+    expect(page.get_by_text("change or withdraw your signature later")).to_be_visible()
     assert fits_the_screen(page)
     screenshot(page, "mobile-confirmed")
 
     assert public_count(page, base, "on-the-go") == "2"
-    assert page.get_by_text("Mobile Signer").is_visible()
-    assert page.locator("progress.goal").get_attribute("value") == "2"
+    expect(page.get_by_text("Mobile Signer")).to_be_visible()
+    expect(page.locator("progress.goal")).to_have_attribute("value", "2")
     assert fits_the_screen(page)
     context.close()
