@@ -6,6 +6,7 @@ their affiliation as verified while an impersonator's claim reads "(unverified)"
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from letters.models import Letter
 from petition.models import Signature
@@ -56,37 +57,37 @@ def test_signer_verifies_an_affiliation_by_email_and_the_letter_shows_it(
     manage_email = mail_server.wait_for(2)[1]
     assert "Manage your signature" in manage_email["Subject"]
     page.goto(MANAGE.search(text_of(manage_email)).group(0))
-    assert page.locator("#affiliation-state").get_by_text("(unverified)").is_visible()
+    expect(page.locator("#affiliation-state").get_by_text("(unverified)")).to_be_visible()
     page.get_by_role("link", name="Verify my affiliation…").click()
 
     # A work address outside the stated domain is refused, and nothing is sent.
     page.get_by_label("Organization's domain").fill("example.org")
     page.get_by_label("Address at that domain").fill("grace@elsewhere.net")
     page.get_by_role("button", name="Send the verification email").click()
-    assert page.get_by_text("This address is not at example.org").is_visible()
+    expect(page.get_by_text("This address is not at example.org")).to_be_visible()
     screenshot(page, "affiliation-mismatch")
     assert len(mail_server.messages) == 2
 
     page.get_by_label("Address at that domain").fill("grace.hopper@example.org")
     page.get_by_role("button", name="Send the verification email").click()
-    assert page.get_by_role("heading", name="Check your work inbox").is_visible()
+    expect(page.get_by_role("heading", name="Check your work inbox")).to_be_visible()
 
     work_email = mail_server.wait_for(3)[2]
     assert work_email["To"] == "grace.hopper@example.org"
     page.goto(AFFILIATION.search(text_of(work_email)).group(0))
-    assert page.get_by_text("Illustrator, Example Studio").is_visible()
+    expect(page.get_by_text("Illustrator, Example Studio")).to_be_visible()
     assert Signature.objects.get(name="Grace Hopper").affiliation_verification == ""
     screenshot(page, "affiliation-confirm")
     page.get_by_role("button", name="Confirm my affiliation").click()
-    assert page.get_by_role("heading", name="Affiliation verified").is_visible()
+    expect(page.get_by_role("heading", name="Affiliation verified")).to_be_visible()
 
     page.goto(f"{base}/letters/fair-terms/")
     grace = page.locator(".public-signatures li", has_text="Grace Hopper")
-    assert grace.get_by_text("verified via example.org email").is_visible()
+    expect(grace.get_by_text("verified via example.org email")).to_be_visible()
     painter = page.locator(".public-signatures li", has_text="Famous Painter")
-    assert painter.get_by_text("(unverified)").is_visible()
+    expect(painter.get_by_text("(unverified)")).to_be_visible()
     named = page.locator(".named-signatories li", has_text="Named Claimant")
-    assert named.get_by_text("(unverified)").is_visible()
+    expect(named.get_by_text("(unverified)")).to_be_visible()
     screenshot(page, "affiliation-public-list")
     assert "grace.hopper" not in page.content()
 
@@ -120,15 +121,17 @@ def test_team_verifies_affiliations_from_the_queue_and_the_named_list(
 
     page.goto(f"{base}/letters/fair-terms/moderation/")
     row = page.locator("tr", has_text="Famous Painter")
-    assert row.get_by_text("(unverified)").is_visible()
+    expect(row.get_by_text("(unverified)")).to_be_visible()
     row.get_by_label("Organization's domain for Famous Painter").fill("alpha.example")
     row.get_by_role("button", name="Verify affiliation").click()
-    assert page.get_by_text("marked as checked by a moderator").is_visible()
+    expect(page.get_by_text("marked as checked by a moderator")).to_be_visible()
     row = page.locator("tr", has_text="Famous Painter")
-    assert row.get_by_text("checked by a moderator (alpha.example)").is_visible()
+    expect(row.get_by_text("checked by a moderator (alpha.example)")).to_be_visible()
     screenshot(page, "affiliation-moderation-queue")
     row.get_by_role("button", name="Remove verification").click()
-    assert page.locator("tr", has_text="Famous Painter").get_by_text("(unverified)").is_visible()
+    expect(
+        page.locator("tr", has_text="Famous Painter").get_by_text("(unverified)")
+    ).to_be_visible()
 
     page.goto(f"{base}/letters/fair-terms/team/")
     page.get_by_role("link", name="Verify the named signatories' affiliations").click()
@@ -136,7 +139,7 @@ def test_team_verifies_affiliations_from_the_queue_and_the_named_list(
     card.locator(".named-check").get_by_label("Organization's domain").fill("jury.example")
     card.get_by_role("button", name="Mark verified (moderator check)").click()
     card = page.locator("article", has_text="Named Claimant")
-    assert card.get_by_text("checked by a moderator (jury.example)").is_visible()
+    expect(card.get_by_text("checked by a moderator (jury.example)")).to_be_visible()
     screenshot(page, "affiliation-named-signatories")
 
     page.goto(f"{base}/letters/fair-terms/moderation/log/")
@@ -145,4 +148,4 @@ def test_team_verifies_affiliations_from_the_queue_and_the_named_list(
 
     page.goto(f"{base}/letters/fair-terms/")
     named = page.locator(".named-signatories li", has_text="Named Claimant")
-    assert named.get_by_text("checked by a moderator (jury.example)").is_visible()
+    expect(named.get_by_text("checked by a moderator (jury.example)")).to_be_visible()

@@ -11,6 +11,7 @@ import struct
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from letters.models import Letter
 from tests.conftest import SmtpSink
@@ -163,7 +164,7 @@ def test_author_moderator_and_signer_keep_a_letter_honest(
     signer.goto(inbox.next_link("not.the.painter@example.net", SIGNATURE))
     signer.get_by_role("button", name="Confirm my signature").click()
     assert public_count(signer, base, "fair-pay") == "8"
-    assert signer.get_by_text("Famous Painter").is_visible()
+    expect(signer.get_by_text("Famous Painter")).to_be_visible()
 
     # The moderator flags the impersonation through the watch list and hides it.
     moderator.goto(f"{base}/letters/fair-pay/moderation/watch/")
@@ -171,17 +172,17 @@ def test_author_moderator_and_signer_keep_a_letter_honest(
     moderator.get_by_role("button", name="Add").click()
     moderator.goto(f"{base}/letters/fair-pay/moderation/?state=flagged")
     row = moderator.locator("tr", has_text="Famous Painter")
-    assert row.get_by_text("Name on the moderators' watch list").is_visible()
+    expect(row.get_by_text("Name on the moderators' watch list")).to_be_visible()
     row.locator("input[type=checkbox]").check()
     moderator.get_by_role("button", name="Hide name").click()
     assert public_count(signer, base, "fair-pay") == "8"
-    assert not signer.get_by_text("Famous Painter").is_visible()
+    expect(signer.get_by_text("Famous Painter")).not_to_be_visible()
 
     # The flood: preview count, invalidate, the public count drops; then undo.
     moderator.goto(f"{base}/letters/fair-pay/moderation/invalidate/")
     moderator.get_by_label("Email domain").fill("flood.example")
     moderator.get_by_role("button", name="Preview").click()
-    assert moderator.get_by_text("6 signatures match.").is_visible()
+    expect(moderator.get_by_text("6 signatures match.")).to_be_visible()
     moderator.get_by_role("button", name="Invalidate 6 signatures").click()
     assert moderator.locator(".entry-state").inner_text() == "Done"
     assert public_count(signer, base, "fair-pay") == "2"

@@ -6,6 +6,7 @@ import io
 
 import pytest
 from allauth.account.models import EmailAddress
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from delivery.models import DeliveryDocument
@@ -53,21 +54,21 @@ def test_owner_prepares_watches_and_downloads_the_delivery_pdf(
     log_in(page, base, owner_email)
     page.goto(f"{base}/dashboard/")
     page.get_by_role("link", name="Delivery PDF").click()
-    assert page.get_by_role("heading", name="Delivery PDF").is_visible()
+    expect(page.get_by_role("heading", name="Delivery PDF")).to_be_visible()
 
     # A job waiting for a worker: the page says so and reloads itself.
     waiting = DeliveryDocument.objects.create(letter=Letter.objects.get(slug="to-deliver"))
     page.reload()
-    assert page.get_by_text("Waiting to start").is_visible()
+    expect(page.get_by_text("Waiting to start")).to_be_visible()
     assert page.get_by_role("button", name="Prepare a new PDF").is_disabled()
     screenshot(page, "delivery-waiting")
     delivery_document_build(document_id=waiting.pk)  # what the worker does
     page.get_by_role("link", name="Download the PDF").wait_for(timeout=10_000)
-    assert page.get_by_text("Ready").is_visible()
+    expect(page.get_by_text("Ready")).to_be_visible()
 
     # A new one, requested with the button (tasks run inline here).
     page.get_by_role("button", name="Prepare a new PDF").click()
-    assert page.get_by_text("The PDF is being prepared.").is_visible()
+    expect(page.get_by_text("The PDF is being prepared.")).to_be_visible()
     assert page.get_by_role("link", name="Download the PDF").count() == 2
     screenshot(page, "delivery-ready")
 

@@ -9,6 +9,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from letters.models import Letter
 from petition import embed
@@ -82,12 +83,12 @@ def sign_and_confirm(browser, live_server, smtp_sink: SmtpSink) -> None:
     page.get_by_label("Email").fill("grace@example.org")
     page.get_by_label("I agree that my signature").check()
     page.get_by_role("button", name="Sign", exact=True).click()
-    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
     (message,) = smtp_sink.wait_for(1)
     body = message.get_body(preferencelist=("plain",)).get_content()
     page.goto(LINK.search(body).group(0))
     page.get_by_role("button", name="Confirm my signature").click()
-    assert page.get_by_role("heading", name="Thank you: your signature counts").is_visible()
+    expect(page.get_by_role("heading", name="Thank you: your signature counts")).to_be_visible()
     context.close()
 
 
@@ -163,6 +164,6 @@ def test_letter_page_embed_panel_previews_the_live_widget(
         .input_value()
         .startswith(f'<iframe src="{live_server.url}/embed/fair/"')
     )
-    assert page.locator(".embed-panel .copy-button").first.is_visible()
+    expect(page.locator(".embed-panel .copy-button").first).to_be_visible()
     element_screenshot(page.locator(".embed-panel"), "letter-embed-panel")
     context.close()

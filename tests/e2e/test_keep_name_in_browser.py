@@ -2,6 +2,7 @@
 is to be shown, without JavaScript (a CSS rule), and the choice is stored."""
 
 import pytest
+from playwright.sync_api import expect
 
 from letters.models import Letter
 from petition.models import Signature
@@ -21,10 +22,10 @@ def test_keep_name_shows_only_with_a_public_name_and_is_stored(
 ) -> None:
     page.goto(f"{live_server.url}/letters/keep-or-not/")
     keep = page.get_by_label("Keep my name on the public list after the letter closes")
-    assert keep.is_visible()
+    expect(keep).to_be_visible()
     assert not keep.is_checked()
     page.get_by_label("Show my name publicly").uncheck()
-    assert not keep.is_visible()
+    expect(keep).not_to_be_visible()
     page.get_by_label("Show my name publicly").check()
     keep.check()
     page.get_by_label("Full name").fill("Kim Keeper")

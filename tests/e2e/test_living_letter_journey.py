@@ -14,6 +14,7 @@ import re
 
 import pytest
 from allauth.account.models import EmailAddress
+from playwright.sync_api import expect
 
 from letters.models import Letter, LetterRole, LetterTranslation
 from petition.models import Signature
@@ -126,14 +127,14 @@ def test_french_signer_verifies_an_affiliation_reconfirms_a_material_edit_then_w
     desk.get_by_label("What changed").fill("We now also ask for credit.")
     desk.get_by_label("This is a material change").check()
     desk.get_by_role("button", name="Save changes").click()
-    assert desk.get_by_text("The text is now version 2").is_visible()
+    expect(desk.get_by_text("The text is now version 2")).to_be_visible()
     desk.context.close()
 
     asked = mail_server.wait_for(5)[3:]
     assert sorted(m["To"] for m in asked) == ["camille@example.net", "early@example.org"]
     reconfirm = next(m for m in asked if m["To"] == "camille@example.net")
     page.goto(RECONFIRM.search(text_of(reconfirm)).group(0))
-    assert page.locator("ins", has_text="and credit").first.is_visible()
+    expect(page.locator("ins", has_text="and credit").first).to_be_visible()
     screenshot(page, "journey-fr-reconfirm")
     page.locator("main form button[type=submit]").first.click()
     page.wait_for_load_state()
@@ -152,7 +153,7 @@ def test_french_signer_verifies_an_affiliation_reconfirms_a_material_edit_then_w
     assert public_count(english, base, "living") == "1"
     assert english.locator("h1").inner_text() == "Open letter on fair terms"
     english.goto(f"{base}/letters/living/changes/")
-    assert english.locator("#version-1").get_by_text("1 signature on this version").is_visible()
+    expect(english.locator("#version-1").get_by_text("1 signature on this version")).to_be_visible()
     screenshot(english, "journey-changelog-after-withdrawal")
     english.context.close()
     reader.close()

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from allauth.account.models import EmailAddress
+from playwright.sync_api import expect
 
 from letters.models import Letter, LetterRole
 from tests.conftest import SmtpSink
@@ -75,7 +76,7 @@ def test_moderator_hides_an_impersonation_and_undoes_a_flood_invalidation(
     signer.goto(link)
     signer.get_by_role("button", name="Confirm my signature").click()
     assert public_count(signer, base, "honest") == "9"
-    assert signer.get_by_text("Famous Painter").is_visible()
+    expect(signer.get_by_text("Famous Painter")).to_be_visible()
 
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     log_in(page, base, moderator.email)
@@ -86,20 +87,20 @@ def test_moderator_hides_an_impersonation_and_undoes_a_flood_invalidation(
     page.get_by_role("button", name="Add").click()
     page.goto(f"{base}/letters/honest/moderation/?state=flagged")
     row = page.locator("tr", has_text="Famous Painter")
-    assert row.get_by_text("Name on the moderators' watch list").is_visible()
+    expect(row.get_by_text("Name on the moderators' watch list")).to_be_visible()
     screenshot(page, "moderation-flagged")
     row.locator("input[type=checkbox]").check()
     page.get_by_placeholder("Note for the audit log").fill("impersonation")
     page.get_by_role("button", name="Hide name").click()
-    assert page.get_by_text("Hid signatures: 1 signature changed.").is_visible()
+    expect(page.get_by_text("Hid signatures: 1 signature changed.")).to_be_visible()
     assert public_count(signer, base, "honest") == "9"  # hidden: still counts, name not listed
-    assert not signer.get_by_text("Famous Painter").is_visible()
+    expect(signer.get_by_text("Famous Painter")).not_to_be_visible()
 
     # A flood from one domain: preview, confirm, the count drops; then undo.
     page.goto(f"{base}/letters/honest/moderation/invalidate/")
     page.get_by_label("Email domain").fill("flood.example")
     page.get_by_role("button", name="Preview").click()
-    assert page.get_by_text("5 signatures match.").is_visible()
+    expect(page.get_by_text("5 signatures match.")).to_be_visible()
     screenshot(page, "moderation-invalidation-preview")
     page.get_by_role("button", name="Invalidate 5 signatures").click()
     assert page.locator(".entry-state").inner_text() == "Done"

@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.core import mail
+from playwright.sync_api import expect
 
 from letters.models import Letter
 from petition.models import Signature
@@ -26,7 +27,7 @@ def letter(settings, live_server) -> Letter:
 def test_sign_confirm_by_email_and_see_the_count_rise(page, live_server, letter: Letter) -> None:
     page.goto(f"{live_server.url}/letters/fair-terms/")
     assert page.locator("#signature-count").inner_text() == "0"
-    assert page.get_by_text("Ada Initial").is_visible()
+    expect(page.get_by_text("Ada Initial")).to_be_visible()
 
     page.get_by_label("Full name").fill("Grace Example")
     page.get_by_label("Email").fill("Grace@Example.org")
@@ -35,7 +36,7 @@ def test_sign_confirm_by_email_and_see_the_count_rise(page, live_server, letter:
     page.get_by_label("I agree that my signature").check()
     screenshot(page, "sign-form-filled")
     page.get_by_role("button", name="Sign", exact=True).click()
-    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
 
     assert len(mail.outbox) == 1
     link = LINK.search(mail.outbox[0].body).group(0)
@@ -43,12 +44,12 @@ def test_sign_confirm_by_email_and_see_the_count_rise(page, live_server, letter:
     page.goto(link)
     assert Signature.objects.get().status == "pending"
     page.get_by_role("button", name="Confirm my signature").click()
-    assert page.get_by_role("heading", name="Thank you: your signature counts").is_visible()
+    expect(page.get_by_role("heading", name="Thank you: your signature counts")).to_be_visible()
     screenshot(page, "signature-confirmed")
 
     page.goto(f"{live_server.url}/letters/fair-terms/")
     assert page.locator("#signature-count").inner_text() == "1"
-    assert page.get_by_text("Grace Example").is_visible()
+    expect(page.get_by_text("Grace Example")).to_be_visible()
     screenshot(page, "letter-after-signing")
 
 
@@ -70,6 +71,6 @@ def test_mobile_layout_reaches_the_form_from_the_top(browser, live_server, lette
     page = context.new_page()
     page.goto(f"{live_server.url}/letters/fair-terms/")
     page.get_by_role("link", name="Sign this letter").click()
-    assert page.get_by_label("Full name").is_visible()
+    expect(page.get_by_label("Full name")).to_be_visible()
     screenshot(page, "letter-mobile")
     context.close()

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from allauth.account.models import EmailAddress
+from playwright.sync_api import expect
 
 from letters.models import Letter
 from tests.conftest import SmtpSink
@@ -54,8 +55,8 @@ def test_material_edit_asks_an_earlier_signer_who_confirms_on_the_new_version(
     page.get_by_label("This is a material change").check()
     screenshot(page, "versions-material-edit")
     page.get_by_role("button", name="Save changes").click()
-    assert page.get_by_text("Changes saved.").is_visible()
-    assert page.get_by_text("The text is now version 2").is_visible()
+    expect(page.get_by_text("Changes saved.")).to_be_visible()
+    expect(page.get_by_text("The text is now version 2")).to_be_visible()
 
     # Both earlier signers are asked; Grace reads her email and follows the link.
     messages = mail_server.wait_for(2)
@@ -64,21 +65,21 @@ def test_material_edit_asks_an_earlier_signer_who_confirms_on_the_new_version(
     assert "The letter you signed has changed" in grace_mail["Subject"]
     signer = browser.new_context().new_page()
     signer.goto(RECONFIRM.search(text_of(grace_mail)).group(0))
-    assert signer.get_by_role("heading", name="The letter has changed").is_visible()
-    assert signer.locator("ins", has_text="and credit").is_visible()
-    assert signer.get_by_text("We now also ask for credit.").is_visible()
-    assert signer.get_by_role("link", name="Manage or withdraw my signature").is_visible()
+    expect(signer.get_by_role("heading", name="The letter has changed")).to_be_visible()
+    expect(signer.locator("ins", has_text="and credit")).to_be_visible()
+    expect(signer.get_by_text("We now also ask for credit.")).to_be_visible()
+    expect(signer.get_by_role("link", name="Manage or withdraw my signature")).to_be_visible()
     screenshot(signer, "versions-reconfirm")
     signer.get_by_role("button", name="Confirm my signature on the new version").click()
-    assert signer.get_by_text("now stands for version 2 of the text").is_visible()
+    expect(signer.get_by_text("now stands for version 2 of the text")).to_be_visible()
 
     # The public page says which version this is; the changelog shows the diff and counts.
     signer.goto(f"{base}/letters/living-letter/")
-    assert signer.get_by_text("Version 2").is_visible()
+    expect(signer.get_by_text("Version 2")).to_be_visible()
     signer.get_by_role("link", name="See what changed").click()
     version_2 = signer.locator("#version-2")
-    assert version_2.get_by_text("1 signature on this version").is_visible()
-    assert version_2.locator("ins", has_text="and credit").is_visible()
-    assert version_2.locator(".badge.material").is_visible()
-    assert signer.locator("#version-1").get_by_text("1 signature on this version").is_visible()
+    expect(version_2.get_by_text("1 signature on this version")).to_be_visible()
+    expect(version_2.locator("ins", has_text="and credit")).to_be_visible()
+    expect(version_2.locator(".badge.material")).to_be_visible()
+    expect(signer.locator("#version-1").get_by_text("1 signature on this version")).to_be_visible()
     screenshot(signer, "versions-changelog")

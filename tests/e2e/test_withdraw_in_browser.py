@@ -4,6 +4,7 @@ follows the emailed manage link, hides their name, withdraws, and sees the count
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from letters.models import Letter
 from tests.conftest import SmtpSink
@@ -41,28 +42,28 @@ def test_signer_hides_their_name_then_withdraws_and_the_count_drops(
 
     page.goto(CONFIRM.search(text_of(mail_server.wait_for(1)[0])).group(0))
     page.get_by_role("button", name="Confirm my signature").click()
-    assert page.get_by_text("change or withdraw your signature later").is_visible()
+    expect(page.get_by_text("change or withdraw your signature later")).to_be_visible()
     assert public_count(page, base, "second-thoughts") == "2"
-    assert page.get_by_text("Grace Secondthought").is_visible()
+    expect(page.get_by_text("Grace Secondthought")).to_be_visible()
 
     manage_email = mail_server.wait_for(2)[1]
     assert "Manage your signature" in manage_email["Subject"]
     page.goto(MANAGE.search(text_of(manage_email)).group(0))
-    assert page.get_by_text("Your signature is confirmed.").is_visible()
+    expect(page.get_by_text("Your signature is confirmed.")).to_be_visible()
     screenshot(page, "manage-signature")
 
     page.get_by_label("Show my name publicly").uncheck()
     page.get_by_role("button", name="Save changes").click()
-    assert page.get_by_text("Your changes are saved.").is_visible()
+    expect(page.get_by_text("Your changes are saved.")).to_be_visible()
     manage_url = page.url
     assert public_count(page, base, "second-thoughts") == "2"
-    assert not page.get_by_text("Grace Secondthought").is_visible()
+    expect(page.get_by_text("Grace Secondthought")).not_to_be_visible()
 
     page.goto(manage_url)
     page.get_by_role("link", name="Withdraw my signature…").click()
     screenshot(page, "withdraw-confirm")
     page.get_by_role("button", name="Yes, withdraw my signature").click()
-    assert page.get_by_text("You have withdrawn this signature.").is_visible()
+    expect(page.get_by_text("You have withdrawn this signature.")).to_be_visible()
     assert page.locator("main form").count() == 0
-    assert page.get_by_role("link", name="Download my data (JSON)").is_visible()
+    expect(page.get_by_role("link", name="Download my data (JSON)")).to_be_visible()
     assert public_count(page, base, "second-thoughts") == "1"
