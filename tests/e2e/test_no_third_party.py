@@ -17,7 +17,7 @@ from allauth.account.models import EmailAddress
 from tests.test_privacy import SitePages, site_pages
 
 from .conftest import screenshot
-from .test_moderation_in_browser import log_in
+from .test_moderation_in_browser import PASSWORD, log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -151,6 +151,17 @@ def test_account_and_team_pages_load_nothing_from_elsewhere(
     visit(page, watch, live_server.url, site.team, prefix="signed-in ")
     # Pages a reader sees look different to the team (the header, a preview banner).
     visit(page, watch, live_server.url, site.public, prefix="signed-in ")
+
+    # Setting up an authenticator app asks for the password again, then shows the QR code
+    # as a data: image (allowed by img-src) rendered on this server, not by a QR service.
+    watch.current = "mfa set-up"
+    page.goto(f"{live_server.url}{site.team['mfa-setup']}")
+    if "/reauthenticate/" in page.url:
+        page.locator("input[name=password]").fill(PASSWORD)
+        page.locator("main form button[type=submit]").first.click()
+        page.wait_for_load_state("networkidle")
+    assert page.locator('img[src^="data:image/svg+xml"]').is_visible()
+    screenshot(page, "privacy-mfa-setup")
     assert watch.problems() == {}
 
 
