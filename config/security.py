@@ -9,6 +9,7 @@ response: `*` for the embeds, `'none'` elsewhere.
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -37,6 +38,10 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        if settings.DEBUG and (response.status_code == 404 or response.status_code >= 500):
+            # Django's debug error pages style and script themselves inline; with
+            # DJANGO_DEBUG off these are our own 404.html and 500.html, which get the policy.
+            return response
         content_type = response.get("Content-Type", "").split(";")[0].strip().lower()
         if content_type in HTML_TYPES and POLICY_HEADER not in response:
             response[POLICY_HEADER] = CONTENT_SECURITY_POLICY

@@ -342,6 +342,19 @@ def test_every_html_page_carries_the_policy(client: Client, pages: SitePages) ->
             assert policy.endswith("frame-ancestors 'none'"), name
 
 
+def test_policy_is_for_pages_not_for_data(client: Client, pages: SitePages) -> None:
+    api = client.get("/api/v1/letters")
+    assert api["Content-Type"].startswith("application/json")
+    assert "script-src" not in api.get("Content-Security-Policy", "")
+
+
+def test_djangos_debug_error_pages_keep_their_inline_styles(client: Client, settings) -> None:
+    settings.DEBUG = True
+    response = client.get("/letters/no-such-letter/")
+    assert response.status_code == 404
+    assert "style-src" not in response.get("Content-Security-Policy", "")
+
+
 class InlineCode(HTMLParser):
     """Collects what a policy without 'unsafe-inline' would refuse in a page."""
 
