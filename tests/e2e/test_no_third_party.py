@@ -192,3 +192,29 @@ def test_the_watch_sees_a_foreign_request_and_a_refused_inline_style(
     # Chromium still announces the refused image as a request: the watch sees any attempt
     # to reach another origin, whether or not the policy stops it.
     assert "http://elsewhere.invalid/pixel.gif" in watch.foreign["privacy"]
+
+
+def test_a_form_on_another_site_cannot_sign_in_the_readers_name(
+    watched, live_server, site: SitePages
+) -> None:
+    """A page elsewhere (served here by the test under another origin) posts a signature
+    to the letter: the browser says where the post came from, and it is refused."""
+    _context, page, _watch = watched()
+    sign_url = f"{live_server.url}/letters/{site.letter.slug}/sign/"
+    attacker = f"""<!doctype html><title>Win a prize</title>
+      <form method="post" action="{sign_url}">
+        <input name="name" value="Forged Name"><input name="email" value="victim@example.org">
+        <input name="consent" value="on"><input name="language" value="en">
+        <button>Claim</button>
+      </form>"""
+    page.route(
+        "http://attacker.invalid/**",
+        lambda route: route.fulfill(status=200, content_type="text/html", body=attacker),
+    )
+    page.goto("http://attacker.invalid/prize")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Claim").click()
+    assert page.url == sign_url
+    assert page.get_by_role("heading", name="This form was sent from another site").is_visible()
+    screenshot(page, "privacy-cross-site-refused")
+    assert not site.letter.signatures.filter(email_normalized="victim@example.org").exists()
