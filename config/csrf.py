@@ -32,11 +32,17 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 V = TypeVar("V", bound=Callable[..., HttpResponse])
 
 
+DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+
+
 def _origin_of(url: str) -> str:
-    parts = urlsplit(url)
+    """scheme://host[:port] in lowercase, without the scheme's default port (browsers
+    leave it out of `Origin`)."""
+    parts = urlsplit(url.strip().lower())
     if not parts.scheme or not parts.netloc:
         return ""
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    netloc = parts.netloc.removesuffix(DEFAULT_PORTS.get(parts.scheme, ""))
+    return f"{parts.scheme}://{netloc}"
 
 
 def site_origins(request: HttpRequest) -> set[str]:
@@ -44,7 +50,7 @@ def site_origins(request: HttpRequest) -> set[str]:
     scheme it came in on (behind the proxy header settings.py trusts)."""
     origins = {_origin_of(settings.SITE_URL)}
     with contextlib.suppress(DisallowedHost):
-        origins.add(f"{request.scheme}://{request.get_host()}".lower())
+        origins.add(_origin_of(f"{request.scheme}://{request.get_host()}"))
     origins.discard("")
     return origins
 
@@ -56,7 +62,7 @@ def cross_site_reason(request: HttpRequest) -> str:
         return f"Sec-Fetch-Site: {fetch_site}"
     origin = request.headers.get("Origin")
     # "null" comes from sandboxed frames, file: pages and some redirects: no site we know.
-    if origin is not None and origin.strip().lower() not in site_origins(request):
+    if origin is not None and _origin_of(origin) not in site_origins(request):
         return f"Origin: {origin[:200]}"
     return ""
 

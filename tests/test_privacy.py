@@ -244,6 +244,26 @@ def test_origin_of_site_url_is_accepted_behind_another_host_name(
     assert response.status_code == 302
 
 
+@pytest.mark.parametrize(
+    ("site_url", "origin", "status"),
+    [
+        ("https://letters.example.org:443/", "https://letters.example.org", 302),
+        ("https://Letters.Example.org", "https://letters.example.org", 302),
+        ("https://letters.example.org", "https://letters.example.org:8443", 403),
+        ("https://letters.example.org", "http://letters.example.org", 403),
+        ("https://letters.example.org", "https://evil.letters.example.org", 403),
+    ],
+)
+def test_origins_are_compared_as_browsers_write_them(
+    client: Client, pages: SitePages, settings, site_url: str, origin: str, status: int
+) -> None:
+    settings.SITE_URL = site_url
+    response = client.post(
+        reverse("signature_submit", args=[SLUG]), sign_data(), headers={"Origin": origin}
+    )
+    assert response.status_code == status
+
+
 def test_cross_site_confirmation_does_not_verify(client: Client, pages: SitePages) -> None:
     response = client.post(pages.public["confirm"], headers={"Sec-Fetch-Site": "cross-site"})
     assert response.status_code == 403
