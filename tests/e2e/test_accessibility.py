@@ -1,5 +1,5 @@
 """axe-core on every page a reader, a signer, an author or a moderator sees, on a desktop
-and a phone viewport: no serious or critical violation of WCAG 2.1 A/AA or axe's best
+and a phone viewport and in dark mode: no serious or critical violation of WCAG 2.1 A/AA or axe's best
 practices. Each page is also kept as a screenshot. All findings of a run are collected, so
 one failure lists every page that needs work, not only the first."""
 
@@ -11,7 +11,8 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.utils import timezone
 
-from letters.models import Letter, LetterRole, LetterTranslation
+from letters.models import AuditEntry, Letter, LetterRole, LetterTranslation
+from letters.services import invitation_token
 from letters.versions import letter_version_backfill, letter_version_publish
 from petition.affiliations import (
     KIND_SIGNATURE,
@@ -23,6 +24,7 @@ from petition.models import Signature
 from petition.reconfirm import make_reconfirm_token
 from petition.tokens import make_manage_token, make_verification_token
 from tests.factories import (
+    InvitationFactory,
     LetterFactory,
     LetterRoleFactory,
     NamedSignatoryFactory,
@@ -36,16 +38,22 @@ from .test_author_journey import totp
 from .test_moderation_in_browser import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
-VIEWPORTS = {"desktop": DESKTOP, "mobile": MOBILE}
+# Each variant: a viewport and the reader's colour scheme (the site has a dark mode, whose
+# contrast axe checks as well).
+VARIANTS = {
+    "desktop": {"viewport": DESKTOP},
+    "mobile": {"viewport": MOBILE},
+    "dark": {"viewport": DESKTOP, "color_scheme": "dark"},
+}
 
 
 class Audit:
     """Visits pages in one browser page, runs axe on each, keeps a screenshot of each."""
 
-    def __init__(self, page, base: str, viewport: str) -> None:
+    def __init__(self, page, base: str, variant: str) -> None:
         self.page = page
         self.base = base
-        self.viewport = viewport
+        self.variant = variant
         self.findings: dict[str, str] = {}
         self.checked: list[str] = []
 
@@ -57,12 +65,12 @@ class Audit:
         if violations:
             self.findings[name] = f"{self.page.url}\n{describe(violations)}"
         self.checked.append(name)
-        screenshot(self.page, f"a11y-{self.viewport}-{name}")
+        screenshot(self.page, f"a11y-{self.variant}-{name}")
 
     def assert_clean(self) -> None:
         report = "\n\n".join(f"== {name}: {text}" for name, text in self.findings.items())
         assert not self.findings, (
-            f"{len(self.findings)} of {len(self.checked)} pages ({self.viewport}) "
+            f"{len(self.findings)} of {len(self.checked)} pages ({self.variant}) "
             f"have serious or critical axe violations:\n\n{report}"
         )
 
@@ -103,10 +111,10 @@ def test_public_pages_have_no_serious_violations(
     axe_context_factory,  # noqa: F811
     live_server,
     letter: Letter,
-    viewport: str,
+    variant: str,
 ) -> None:
     base = live_server.url
-    audit = Audit(axe_context_factory(VIEWPORTS[viewport]).new_page(), base, viewport)
+    audit = Audit(axe_context_factory(**VARIANTS[variant]).new_page(), base, variant)
     page = audit.page
     slug = letter.slug
 
@@ -158,27 +166,36 @@ def test_public_pages_have_no_serious_violations(
     )
     audit.check("affiliation-confirm", f"/affiliations/confirm/{make_affiliation_token(link)}/")
 
+    audit.check("link-error", f"/letters/{slug}/confirm/not-a-real-token/")
+    page.goto(f"{base}/letters/{slug}/manage/")
+    _submit(page, "main form button[type=submit]")
+    audit.check("manage-request-errors")
+
+    closed = LetterFactory(
+        slug="closed-letter", status=Letter.Status.CLOSED, closed_at=timezone.now()
+    )
+    SignatureFactory(letter=closed, verified=True)
+    audit.check("letter-closed", f"/letters/{closed.slug}/")
+    invitation = InvitationFactory(letter=letter)
+    audit.check("invitation", f"/invitations/{invitation_token(invitation)}/")
+
     audit.check("privacy", "/privacy/")
     audit.check("not-found", "/no-such-page/")
     audit.check("login", "/accounts/login/")
+    _without_browser_validation(page)
+    _submit(page, "main form button[type=submit]")
+    audit.check("login-errors")
     audit.check("signup", "/accounts/signup/")
+    page.locator("input[name=email]").fill("not-an-address")
+    _without_browser_validation(page)
+    _submit(page, "main form button[type=submit] >> nth=-1")
+    audit.check("signup-errors")
     audit.check("password-reset", "/accounts/password/reset/")
-    audit.check("embed-light", f"/embed/{slug}/?theme=light")
-    audit.check("embed-dark", f"/embed/{slug}/?theme=dark")
-    audit.assert_clean()
-
-
-def test_embed_widget_in_dark_mode_has_no_serious_violations(
-    axe_context_factory,  # noqa: F811
-    live_server,
-    letter: Letter,
-    viewport: str,
-) -> None:
-    """The widget's automatic theme follows the reader's colour scheme: checked dark too."""
-    context = axe_context_factory(VIEWPORTS[viewport], color_scheme="dark")
-    audit = Audit(context.new_page(), live_server.url, f"{viewport}-dark")
-    audit.check("embed-auto", f"/embed/{letter.slug}/")
-    audit.check("letter", f"/letters/{letter.slug}/")
+    page.locator("input[name=email]").fill("nobody@example.org")
+    _submit(page, "main form button[type=submit]")
+    audit.check("password-reset-done")
+    for theme in ("light", "dark", "auto"):
+        audit.check(f"embed-{theme}", f"/embed/{slug}/?theme={theme}")
     audit.assert_clean()
 
 
@@ -191,6 +208,11 @@ def _log_in(page, base: str, email: str) -> None:
     assert "/accounts/login/" not in page.url, page.locator("main").inner_text()
 
 
+def _without_browser_validation(page) -> None:
+    """Lets a form reach the server with bad input, to check the page of its errors."""
+    page.evaluate("() => document.querySelectorAll('form').forEach(f => f.noValidate = true)")
+
+
 def _submit(page, selector: str) -> None:
     page.locator(selector).first.click()
     page.wait_for_load_state()
@@ -200,7 +222,7 @@ def test_signed_in_pages_have_no_serious_violations(
     axe_context_factory,  # noqa: F811
     live_server,
     letter: Letter,
-    viewport: str,
+    variant: str,
 ) -> None:
     base = live_server.url
     slug = letter.slug
@@ -218,8 +240,9 @@ def test_signed_in_pages_have_no_serious_violations(
         )
     draft = LetterFactory(slug="a-draft", status=Letter.Status.DRAFT, published_at=None)
     LetterRoleFactory(letter=draft, user=owner, role=LetterRole.Role.OWNER)
+    entry = AuditEntry.objects.filter(letter=letter).latest("pk")
 
-    audit = Audit(axe_context_factory(VIEWPORTS[viewport]).new_page(), base, viewport)
+    audit = Audit(axe_context_factory(**VARIANTS[variant]).new_page(), base, variant)
     page = audit.page
     page.set_default_timeout(10_000)
     _log_in(page, base, owner.email)
@@ -237,7 +260,10 @@ def test_signed_in_pages_have_no_serious_violations(
         ("moderation-watch", f"/letters/{slug}/moderation/watch/"),
         ("moderation-log", f"/letters/{slug}/moderation/log/"),
         ("delivery", f"/letters/{slug}/delivery/"),
+        ("moderation-entry", f"/letters/{slug}/moderation/log/{entry.pk}/"),
         ("account", "/account/"),
+        ("account-email", "/accounts/email/"),
+        ("password-change", "/accounts/password/change/"),
         ("mfa-index", "/accounts/2fa/"),
     ]
     for name, path in checks:
@@ -247,6 +273,15 @@ def test_signed_in_pages_have_no_serious_violations(
     page.locator("input[name=title]").fill("")
     _submit(page, "main form button[type=submit]")
     audit.check("letter-edit-errors")
+
+    page.goto(f"{base}/letters/new/")
+    _submit(page, "main form button[type=submit]:not([name=preview])")
+    audit.check("letter-new-errors")
+
+    page.goto(f"{base}/letters/{slug}/team/")
+    page.locator("input[name=email]").fill("not-an-address")
+    _submit(page, "form:has(input[name=email]) button[type=submit]")
+    audit.check("team-invite-errors")
 
     page.goto(f"{base}/letters/{slug}/moderation/invalidate/")
     audit.check("invalidate")
@@ -272,8 +307,8 @@ def test_signed_in_pages_have_no_serious_violations(
 
 
 def pytest_generate_tests(metafunc: Callable) -> None:
-    if "viewport" in metafunc.fixturenames:
-        metafunc.parametrize("viewport", list(VIEWPORTS))
+    if "variant" in metafunc.fixturenames:
+        metafunc.parametrize("variant", list(VARIANTS))
 
 
 def test_the_axe_check_itself_catches_a_field_without_a_label(
