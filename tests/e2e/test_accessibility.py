@@ -47,6 +47,14 @@ VARIANTS = {
 }
 
 
+# Beyond axe: a field marked invalid must name, through aria-describedby, an element on the
+# page that says what is wrong, so a screen reader reads the error with the field.
+UNTIED_ERRORS = """() => [...document.querySelectorAll('[aria-invalid=true]')].filter(el => {
+  const ids = (el.getAttribute('aria-describedby') || '').split(/\\s+/).filter(Boolean);
+  return !ids.some(id => (document.getElementById(id)?.textContent || '').trim());
+}).map(el => el.outerHTML.slice(0, 160))"""
+
+
 class Audit:
     """Visits pages in one browser page, runs axe on each, keeps a screenshot of each."""
 
@@ -61,9 +69,10 @@ class Audit:
         if path is not None:
             self.page.goto(f"{self.base}{path}")
         self.page.wait_for_load_state()
-        violations = axe_violations(self.page)
-        if violations:
-            self.findings[name] = f"{self.page.url}\n{describe(violations)}"
+        problems = [describe(v) for v in [axe_violations(self.page)] if v]
+        problems += [f"[untied error] {field}" for field in self.page.evaluate(UNTIED_ERRORS)]
+        if problems:
+            self.findings[name] = "\n".join([self.page.url, *problems])
         self.checked.append(name)
         screenshot(self.page, f"a11y-{self.variant}-{name}")
 
@@ -315,7 +324,8 @@ def test_the_axe_check_itself_catches_a_field_without_a_label(
     axe_context_factory,  # noqa: F811
 ) -> None:
     """Proof that the checks above can fail: a form field without a label and an image
-    without alternative text are reported, by rule id."""
+    without alternative text are reported, by rule id; an invalid field whose description
+    does not exist is reported as untied."""
     page = axe_context_factory().new_page()
     page.set_content(
         '<!doctype html><html lang="en"><head><title>t</title></head><body><main>'
@@ -324,3 +334,11 @@ def test_the_axe_check_itself_catches_a_field_without_a_label(
     )
     found = {violation["id"] for violation in axe_violations(page)}
     assert {"label", "image-alt"} <= found
+
+    page.set_content(
+        '<label for="a">A</label><input id="a" aria-invalid="true" aria-describedby="a_error">'
+        '<label for="b">B</label><input id="b" aria-invalid="true" aria-describedby="b_error">'
+        '<p id="b_error">Enter B.</p>'
+    )
+    untied = page.evaluate(UNTIED_ERRORS)
+    assert len(untied) == 1 and 'id="a"' in untied[0]
