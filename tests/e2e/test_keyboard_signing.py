@@ -3,12 +3,20 @@ the first stop, the signing form is reached from the page's own link, errors com
 tied to their fields with focus on the first one, and every stop shows where focus is."""
 
 import pytest
+from allauth.account.models import EmailAddress
 
-from letters.models import Letter
+from letters.models import Letter, LetterRole
 from petition.models import Signature
-from tests.factories import LetterFactory, NamedSignatoryFactory
+from tests.factories import (
+    LetterFactory,
+    LetterRoleFactory,
+    NamedSignatoryFactory,
+    SignatureFactory,
+    UserFactory,
+)
 
 from .conftest import screenshot
+from .test_moderation_in_browser import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -176,3 +184,59 @@ def test_autofocus_is_set_only_when_the_form_comes_back_with_errors(client, lett
     assert page.count("autofocus") == 1
     email = page[page.index('id="id_email"') - 300 : page.index('id="id_email"')]
     assert "autofocus" in email.rsplit("<input", 1)[1]
+
+
+# Where a focused element is, and whether it can be seen at all (the honeypot field, for
+# one, must never take focus).
+FOCUS_BOX = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const box = el.getBoundingClientRect();
+  return {html: el.outerHTML.slice(0, 120), width: box.width, height: box.height,
+          left: box.left + window.scrollX, top: box.top + window.scrollY};
+}"""
+
+
+def tab_through(page, *, limit: int = 200) -> list[dict]:
+    """Every Tab stop of the page, from the top until focus leaves the document."""
+    stops = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        box = page.evaluate(FOCUS_BOX)
+        if box is None:
+            return stops
+        state = page.evaluate(FOCUS_STATE)
+        box["visible"] = state["visible"]
+        stops.append(box)
+    raise AssertionError(f"more than {limit} Tab stops")
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/letters/by-keyboard/", "/letters/by-keyboard/changes/", "/privacy/"]
+)
+def test_every_tab_stop_is_on_screen_and_shows_focus(page, live_server, letter, path) -> None:
+    page.goto(f"{live_server.url}{path}")
+    stops = tab_through(page)
+    assert stops, "nothing on the page takes focus"
+    hidden = [s["html"] for s in stops if s["width"] < 1 or s["height"] < 1 or s["left"] < 0]
+    assert not hidden, f"focus lands on elements nobody can see: {hidden}"
+    unmarked = [s["html"] for s in stops if not s["visible"]]
+    assert not unmarked, f"no visible focus indicator: {unmarked}"
+
+
+def test_every_tab_stop_on_team_pages_is_on_screen_and_shows_focus(
+    page, live_server, letter
+) -> None:
+    owner = UserFactory(email="keys@example.org")
+    EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
+    LetterRoleFactory(letter=letter, user=owner, role=LetterRole.Role.OWNER)
+    SignatureFactory(letter=letter, verified=True, flags="disposable")
+    log_in(page, live_server.url, owner.email)
+    for path in ("/dashboard/", "/letters/by-keyboard/moderation/", "/letters/by-keyboard/edit/"):
+        page.goto(f"{live_server.url}{path}")
+        stops = tab_through(page)
+        hidden = [s["html"] for s in stops if s["width"] < 1 or s["height"] < 1 or s["left"] < 0]
+        unmarked = [s["html"] for s in stops if not s["visible"]]
+        assert len(stops) > 5, path
+        assert not hidden, f"{path}: focus lands on elements nobody can see: {hidden}"
+        assert not unmarked, f"{path}: no visible focus indicator: {unmarked}"
