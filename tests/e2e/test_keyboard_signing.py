@@ -212,7 +212,16 @@ def tab_through(page, *, limit: int = 200) -> list[dict]:
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/letters/by-keyboard/", "/letters/by-keyboard/changes/", "/privacy/"]
+    "path",
+    [
+        "/",
+        "/letters/by-keyboard/",
+        "/letters/by-keyboard/changes/",
+        "/letters/by-keyboard/manage/",
+        "/privacy/",
+        "/accounts/login/",
+        "/embed/by-keyboard/",
+    ],
 )
 def test_every_tab_stop_is_on_screen_and_shows_focus(page, live_server, letter, path) -> None:
     page.goto(f"{live_server.url}{path}")
@@ -232,7 +241,16 @@ def test_every_tab_stop_on_team_pages_is_on_screen_and_shows_focus(
     LetterRoleFactory(letter=letter, user=owner, role=LetterRole.Role.OWNER)
     SignatureFactory(letter=letter, verified=True, flags="disposable")
     log_in(page, live_server.url, owner.email)
-    for path in ("/dashboard/", "/letters/by-keyboard/moderation/", "/letters/by-keyboard/edit/"):
+    paths = [
+        "/dashboard/",
+        "/letters/by-keyboard/moderation/",
+        "/letters/by-keyboard/moderation/invalidate/",
+        "/letters/by-keyboard/edit/",
+        "/letters/by-keyboard/team/",
+        "/letters/by-keyboard/translations/",
+        "/letters/by-keyboard/delivery/",
+    ]
+    for path in paths:
         page.goto(f"{live_server.url}{path}")
         stops = tab_through(page)
         hidden = [s["html"] for s in stops if s["width"] < 1 or s["height"] < 1 or s["left"] < 0]
