@@ -174,11 +174,23 @@ def test_public_pages_have_no_serious_violations(
         fingerprint=affiliation_fingerprint(signer),
     )
     audit.check("affiliation-confirm", f"/affiliations/confirm/{make_affiliation_token(link)}/")
+    page.goto(f"{base}/letters/{slug}/manage/{manage}/withdraw/")
+    _submit(page, "main form button[type=submit]")
+    audit.check("withdrawn")
 
     audit.check("link-error", f"/letters/{slug}/confirm/not-a-real-token/")
     page.goto(f"{base}/letters/{slug}/manage/")
     _submit(page, "main form button[type=submit]")
     audit.check("manage-request-errors")
+    page.locator("input[name=email]").fill("someone@example.net")
+    _submit(page, "main form button[type=submit]")
+    audit.check("manage-request-sent")
+    audit.check("manage-link-error", f"/letters/{slug}/manage/not-a-real-token/")
+    audit.check("reconfirm-link-error", f"/letters/{slug}/reconfirm/not-a-real-token/")
+    audit.check("affiliation-link-error", "/affiliations/confirm/not-a-real-token/")
+    audit.check("invitation-error", "/invitations/not-a-real-token/")
+    audit.check("letter-language-missing", f"/letters/{slug}/de/")
+    audit.check("embed-missing", "/embed/no-such-letter/")
 
     closed = LetterFactory(
         slug="closed-letter", status=Letter.Status.CLOSED, closed_at=timezone.now()
@@ -235,7 +247,7 @@ def test_signed_in_pages_have_no_serious_violations(
 ) -> None:
     base = live_server.url
     slug = letter.slug
-    owner = UserFactory(email="owner@example.org")
+    owner = UserFactory(email="owner@example.org", is_staff=True)
     EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
     LetterRoleFactory(letter=letter, user=owner, role=LetterRole.Role.OWNER)
     flags = [Signature.Flag.BURST_DOMAIN, Signature.Flag.DISPOSABLE]
@@ -263,6 +275,8 @@ def test_signed_in_pages_have_no_serious_violations(
         ("team", f"/letters/{slug}/team/"),
         ("translations", f"/letters/{slug}/translations/"),
         ("translation-edit", f"/letters/{slug}/translations/fr/"),
+        ("translation-delete", f"/letters/{slug}/translations/fr/delete/"),
+        ("staff-letters", "/staff/letters/"),
         ("named-signatories", f"/letters/{slug}/team/signatories/"),
         ("moderation-queue", f"/letters/{slug}/moderation/"),
         ("moderation-flagged", f"/letters/{slug}/moderation/?state=flagged"),
