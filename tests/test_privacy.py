@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import User
 from config.security import CONTENT_SECURITY_POLICY
-from letters.models import Letter, LetterRole, LetterTranslation
+from letters.models import AuditEntry, Letter, LetterRole, LetterTranslation
 from petition.affiliations import (
     KIND_SIGNATURE,
     AffiliationLink,
@@ -81,6 +81,7 @@ def site_pages() -> SitePages:
         )
     )
     manage = make_manage_token(**ids)
+    entry = AuditEntry.objects.create(letter=letter, actor=owner, action=AuditEntry.Action.HIDE)
     slug = letter.slug
     public = {
         "home": reverse("home"),
@@ -125,6 +126,7 @@ def site_pages() -> SitePages:
         "named-signatories": reverse("named_affiliations", args=[slug]),
         "moderation": reverse("moderation_queue", args=[slug]),
         "moderation-log": reverse("moderation_log", args=[slug]),
+        "moderation-entry": reverse("moderation_entry", args=[slug, entry.pk]),
         "moderation-invalidate": reverse("moderation_invalidate", args=[slug]),
         "moderation-watch": reverse("moderation_watch", args=[slug]),
         "delivery": reverse("delivery", args=[slug]),
