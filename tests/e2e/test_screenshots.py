@@ -16,7 +16,7 @@ from petition.counting import tally_apply
 from petition.tokens import make_verification_token
 from tests.factories import LetterRoleFactory, SignatureFactory
 
-from .conftest import screenshot
+from .conftest import ARTIFACTS, screenshot
 from .test_moderation_in_browser import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -139,3 +139,16 @@ def test_a_printed_letter_keeps_the_text_and_signatories_and_drops_the_forms(
     for dropped in (".sign-panel", ".site-header", ".embed-panel", ".public-signatures"):
         expect(page.locator(dropped)).to_be_hidden()
     screenshot(page, "print-letter")
+
+
+def test_the_moderation_actions_stay_in_reach_down_a_long_queue_on_a_phone(
+    browser, live_server, demo: dict[str, str]
+) -> None:
+    page = browser.new_context(viewport=VIEWPORTS["mobile"]).new_page()
+    log_in(page, live_server.url, demo["owner"])
+    page.goto(f"{live_server.url}/letters/fair-terms/moderation/")
+    page.locator("table.queue tr", has_text="Signer 400").locator("input[type=checkbox]").check()
+    expect(page.get_by_role("button", name="Approve")).to_be_in_viewport()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "mobile-moderation-queue-scrolled.png"))  # the screen
+    assert page.evaluate("window.scrollY") > 1000  # it did scroll down to that row
