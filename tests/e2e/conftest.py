@@ -24,6 +24,22 @@ CHROMIUM_FLAGS = [
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+# Modules whose tests walk every page for what the markup alone decides; the database
+# behind the pages does not change the answer, so `make test` runs them once.
+PAGE_SWEEPS = {
+    "test_accessibility",
+    "test_screenshots",
+    "test_no_third_party",
+    "test_keyboard_signing",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in PAGE_SWEEPS:
+            item.add_marker(pytest.mark.page_sweep)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not shutil.which(CHROMIUM):
