@@ -65,3 +65,11 @@ def page(browser) -> Iterator[object]:
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def submit(control) -> None:
+    """Click a control that submits a form or follows a link, and wait until the page it
+    leads to has loaded: a check or a goto() made sooner could race the navigation (and a
+    goto() would cancel the form's POST)."""
+    with control.page.expect_navigation():
+        control.click()

@@ -33,7 +33,7 @@ from tests.factories import (
 )
 
 from .axe import DESKTOP, MOBILE, axe_context_factory, axe_violations, describe  # noqa: F401
-from .conftest import screenshot
+from .conftest import screenshot, submit
 from .test_author_journey import totp
 from .test_moderation_in_browser import PASSWORD
 
@@ -224,8 +224,7 @@ def _log_in(page, base: str, email: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.locator("input[name=login]").fill(email)
     page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("main form button[type=submit]").last.click()
-    page.wait_for_load_state()
+    submit(page.locator("main form button[type=submit]").last)
     assert "/accounts/login/" not in page.url, page.locator("main").inner_text()
 
 
@@ -235,8 +234,7 @@ def _without_browser_validation(page) -> None:
 
 
 def _submit(page, selector: str) -> None:
-    page.locator(selector).first.click()
-    page.wait_for_load_state()
+    submit(page.locator(selector).first)
 
 
 def test_signed_in_pages_have_no_serious_violations(

@@ -17,7 +17,7 @@ from letters.models import Letter
 from tests.conftest import SmtpSink
 from tests.factories import SignatureFactory
 
-from .conftest import screenshot
+from .conftest import screenshot, submit
 from .test_moderation_in_browser import mail_server, public_count, text_of  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -60,19 +60,16 @@ def sign_up(page, base: str, inbox: Inbox, email: str) -> None:
     page.locator("input[name=email]").fill(email)
     page.locator("input[name=password1]").fill(PASSWORD)
     page.locator("input[name=password2]").fill(PASSWORD)
-    page.locator("main form button[type=submit]").last.click()
-    page.wait_for_load_state()
+    submit(page.locator("main form button[type=submit]").last)
     page.goto(inbox.next_link(email, CONFIRM_EMAIL))
-    page.locator("main form button[type=submit]").last.click()
-    page.wait_for_load_state()
+    submit(page.locator("main form button[type=submit]").last)
 
 
 def log_in(page, base: str, email: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.locator("input[name=login]").fill(email)
     page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("main form button[type=submit]").last.click()
-    page.wait_for_load_state()
+    submit(page.locator("main form button[type=submit]").last)
 
 
 def set_up_authenticator(page) -> str:
@@ -80,13 +77,11 @@ def set_up_authenticator(page) -> str:
     returns the secret."""
     if "/accounts/reauthenticate/" in page.url:
         page.locator("input[name=password]").fill(PASSWORD)
-        page.locator("form:has(input[name=password]) button[type=submit]").first.click()
-        page.wait_for_load_state()
+        submit(page.locator("form:has(input[name=password]) button[type=submit]").first)
     assert "/accounts/2fa/totp/activate/" in page.url  # the site requires MFA for teams
     secret = page.locator("#authenticator_secret").input_value()
     page.locator("input[name=code]").fill(totp(secret))
-    page.locator("form:has(input[name=code]) button[type=submit]").first.click()
-    page.wait_for_load_state()
+    submit(page.locator("form:has(input[name=code]) button[type=submit]").first)
     return secret
 
 
@@ -119,8 +114,7 @@ def test_author_moderator_and_signer_keep_a_letter_honest(
     log_in(author, base, "author@example.org")
     assert "/accounts/2fa/authenticate/" in author.url
     author.locator("input[name=code]").fill(recovery_code)
-    author.locator("form:has(input[name=code]) button[type=submit]").first.click()
-    author.wait_for_load_state()
+    submit(author.locator("form:has(input[name=code]) button[type=submit]").first)
 
     # A new letter, previewed, saved, published.
     author.goto(f"{base}/letters/new/")

@@ -19,7 +19,7 @@ from tests.factories import (
     SignatureFactory,
 )
 
-from .conftest import screenshot
+from .conftest import screenshot, submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "correct horse battery staple"
@@ -43,8 +43,7 @@ def log_in(page, base: str, email: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.locator("input[name=login]").fill(email)
     page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("main form button[type=submit]").last.click()
-    page.wait_for_load_state()
+    submit(page.locator("main form button[type=submit]").last)
 
 
 def test_owner_prepares_watches_and_downloads_the_delivery_pdf(

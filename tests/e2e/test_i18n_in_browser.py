@@ -9,7 +9,7 @@ from letters.models import Letter
 from petition.models import LetterCount
 from tests.factories import LetterFactory
 
-from .conftest import screenshot
+from .conftest import screenshot, submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -82,8 +82,7 @@ def test_french_letter_explains_a_bad_submission_in_french_with_french_numbers(
     # The form is novalidate: the server's messages are the ones readers see, in French.
     form.locator("input[name=name]").fill("Camille Martin")
     form.locator("input[name=email]").fill("pas-une-adresse")
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    submit(form.locator("button[type=submit]"))
     main = page.locator("main").inner_text()
     assert "Saisissez une adresse e-mail valide." in main
     assert "Veuillez accepter la politique de confidentialité pour signer." in main

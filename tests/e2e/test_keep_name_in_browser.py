@@ -8,6 +8,8 @@ from letters.models import Letter
 from petition.models import Signature
 from tests.factories import LetterFactory
 
+from .conftest import submit
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -31,6 +33,5 @@ def test_keep_name_shows_only_with_a_public_name_and_is_stored(
     page.get_by_label("Full name").fill("Kim Keeper")
     page.get_by_label("Email").fill("kim@example.org")
     page.get_by_label("I agree that my signature").check()
-    page.get_by_role("button", name="Sign", exact=True).click()
-    page.wait_for_load_state()
+    submit(page.get_by_role("button", name="Sign", exact=True))
     assert Signature.objects.get(email="kim@example.org").keep_name is True

@@ -21,7 +21,7 @@ from petition.models import Signature
 from tests.conftest import SmtpSink
 from tests.factories import LetterFactory, LetterRoleFactory, SignatureFactory, UserFactory
 
-from .conftest import screenshot
+from .conftest import screenshot, submit
 from .test_moderation_in_browser import log_in, mail_server, public_count, text_of  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -80,8 +80,7 @@ def test_french_signer_verifies_an_affiliation_reconfirms_a_material_edit_then_w
 
     verify = _messages_to(mail_server, 1, "camille@example.net")[0]
     page.goto(CONFIRM.search(text_of(verify)).group(0))
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    submit(page.locator("main form button[type=submit]"))
     signature = Signature.objects.get(email_normalized="camille@example.net")
     assert (signature.status, signature.language, signature.version) == ("verified", "fr", 1)
     assert public_count(page, base, "living") == "2"
@@ -95,13 +94,11 @@ def test_french_signer_verifies_an_affiliation_reconfirms_a_material_edit_then_w
     page.locator("#verify-affiliation").click()
     page.locator("input[name=domain]").fill("atelier.example")
     page.locator("input[name=email]").fill("camille.durand@atelier.example")
-    page.locator("main form button[type=submit]").first.click()
-    page.wait_for_load_state()
+    submit(page.locator("main form button[type=submit]").first)
     work = mail_server.wait_for(3)[2]
     assert work["To"] == "camille.durand@atelier.example"
     page.goto(AFFILIATION.search(text_of(work)).group(0))
-    page.locator("main form button[type=submit]").first.click()
-    page.wait_for_load_state()
+    submit(page.locator("main form button[type=submit]").first)
     signature.refresh_from_db()
     assert (signature.affiliation_verification, signature.affiliation_domain) == (
         "email",
@@ -136,16 +133,14 @@ def test_french_signer_verifies_an_affiliation_reconfirms_a_material_edit_then_w
     page.goto(RECONFIRM.search(text_of(reconfirm)).group(0))
     expect(page.locator("ins", has_text="and credit").first).to_be_visible()
     screenshot(page, "journey-fr-reconfirm")
-    page.locator("main form button[type=submit]").first.click()
-    page.wait_for_load_state()
+    submit(page.locator("main form button[type=submit]").first)
     signature.refresh_from_db()
     assert signature.version == 2
 
     # Later, Camille withdraws through the same manage link; the count drops everywhere.
     page.goto(manage_url)
     page.locator("#withdraw").click()
-    page.locator("#confirm-withdraw").click()
-    page.wait_for_load_state()
+    submit(page.locator("#confirm-withdraw"))
     signature.refresh_from_db()
     assert signature.status == "withdrawn"
     assert public_count(page, base, "living") == "1"

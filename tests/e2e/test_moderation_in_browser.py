@@ -12,7 +12,7 @@ from letters.models import Letter, LetterRole
 from tests.conftest import SmtpSink
 from tests.factories import LetterFactory, LetterRoleFactory, SignatureFactory, UserFactory
 
-from .conftest import screenshot
+from .conftest import screenshot, submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "correct horse battery staple"
@@ -38,8 +38,7 @@ def log_in(page, base: str, email: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.locator("input[name=login]").fill(email)
     page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("main form button[type=submit]").first.click()
-    page.wait_for_load_state()
+    submit(page.locator("main form button[type=submit]").first)
 
 
 def public_count(page, base: str, slug: str) -> str:

@@ -11,7 +11,7 @@ from petition.models import Signature
 from tests.conftest import SmtpSink
 from tests.factories import LetterFactory, SignatureFactory
 
-from .conftest import screenshot
+from .conftest import screenshot, submit
 from .test_moderation_in_browser import mail_server, public_count, text_of  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -83,8 +83,7 @@ def test_a_french_reader_signs_the_french_letter_on_the_shared_count(
     assert FRENCH_TITLE in text_of(email)
     page.goto(CONFIRM.search(text_of(email)).group(0))
     assert FRENCH_TITLE in page.locator("main").inner_text()
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    submit(page.locator("main form button[type=submit]"))
     screenshot(page, "signed-in-french")
 
     signature = Signature.objects.get(letter=letter, email_normalized="camille@example.fr")
