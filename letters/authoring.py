@@ -363,7 +363,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(
             request,
             _("You are now %(role)s of “%(title)s”.")
-            % {"role": member.get_role_display().lower(), "title": invitation.letter.title},
+            % {"role": member.role_in_sentence, "title": invitation.letter.title},
         )
         if member.role == LetterRole.Role.OWNER:
             return redirect("letter_edit", slug=invitation.letter.slug)

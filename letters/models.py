@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .markdown import render_markdown
 
@@ -210,6 +211,14 @@ class NamedSignatory(models.Model):
         return f"{self.name} ({self.affiliation})" if self.affiliation else self.name
 
 
+# A role as a noun inside a sentence ("You are now owner of …"), translated apart from
+# the capitalized labels: languages differ in how they write nouns mid-sentence.
+ROLES_IN_SENTENCE = {
+    "owner": pgettext_lazy("role inside a sentence", "owner"),
+    "moderator": pgettext_lazy("role inside a sentence", "moderator"),
+}
+
+
 class LetterRole(models.Model):
     """What an account may do on one letter. Nothing is granted site-wide."""
 
@@ -234,6 +243,10 @@ class LetterRole(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.role} of {self.letter_id}"
+
+    @property
+    def role_in_sentence(self) -> str:
+        return str(ROLES_IN_SENTENCE.get(self.role, self.role))
 
 
 class InvitationQuerySet(models.QuerySet["Invitation"]):
@@ -279,6 +292,10 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} invitation to {self.email} for {self.letter_id}"
+
+    @property
+    def role_in_sentence(self) -> str:
+        return str(ROLES_IN_SENTENCE.get(self.role, self.role))
 
 
 class AuditEntry(models.Model):

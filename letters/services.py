@@ -456,7 +456,7 @@ def invitation_create(*, letter: Letter, invited_by: Any, email: str, role: str)
             raise ValidationError(
                 {
                     "email": _("%(email)s is already on this letter's team, as %(role)s.")
-                    % {"email": member.user.email, "role": member.get_role_display().lower()}
+                    % {"email": member.user.email, "role": member.role_in_sentence}
                 }
             )
     pending = Invitation.objects.filter(
