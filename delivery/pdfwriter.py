@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFontFile
@@ -34,24 +34,22 @@ def _pdf_string(raw: bytes) -> bytes:
     return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
 
 
-class Font:
+class Font(Protocol):
     """A font as a PDF resource: measures text and encodes it for the Tj operator."""
 
     resource: str
 
-    def width(self, text: str, size: float) -> float:
-        raise NotImplementedError
+    def width(self, text: str, size: float) -> float: ...
 
-    def encode(self, text: str) -> bytes:
-        raise NotImplementedError
+    def encode(self, text: str) -> bytes: ...
 
     def write(self, pdf: "PdfWriter") -> int:
         """Write the font's objects; returns the id of the font dictionary."""
-        raise NotImplementedError
+        ...
 
 
 @dataclass
-class StandardFont(Font):
+class StandardFont:
     """One of the PDF standard fonts (nothing embedded), with WinAnsi encoding; characters
     outside it are drawn as "?"."""
 
@@ -76,7 +74,7 @@ class StandardFont(Font):
 
 
 @dataclass
-class TrueTypeFont(Font):
+class TrueTypeFont:
     """A TrueType font embedded whole as a CID font (Identity-H), with a ToUnicode map so
     that text can be extracted from the PDF."""
 
