@@ -38,6 +38,14 @@ def _plain_static_storage(settings: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hasher(request: pytest.FixtureRequest, settings: pytest.FixtureRequest) -> None:
+    # PBKDF2 is slow on purpose; the tests that need no real server hash with MD5. The stack
+    # tests log in through gunicorn, which keeps the production hashers, so they keep them too.
+    if not request.node.get_closest_marker("services"):
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     from petition import embed, screening
 
