@@ -3,13 +3,31 @@
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.http import HttpRequest
 
 from petition.models import OutboundEmail
 from petition.outbox import outbox_enqueue_message
 
+INVITED_EMAIL_SESSION_KEY = "account_verified_email"
+
+
+def signup_domain_allowed(email: str) -> bool:
+    """Whether SIGNUP_MODE=domains lets this address sign up: its domain is one of
+    SIGNUP_DOMAINS or a subdomain of one."""
+    domain = email.rpartition("@")[2].strip().lower().rstrip(".")
+    return any(domain == d or domain.endswith("." + d) for d in settings.SIGNUP_DOMAINS)
+
 
 class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        """SIGNUP_MODE decides: `open`, `domains` (checked on the address in clean_email),
+        or `closed`, where only someone holding a team invitation may create an account."""
+        if settings.SIGNUP_MODE in ("open", "domains"):
+            return True
+        return bool(request.session.get(INVITED_EMAIL_SESSION_KEY))
+
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         """Render the email as allauth would, then queue it in the outbox instead of
         sending it: no SMTP conversation inside a web request, and an SMTP outage delays
@@ -18,7 +36,12 @@ class AccountAdapter(DefaultAccountAdapter):
         from allauth.core import context as allauth_context
 
         request = allauth_context.request
-        full_context: dict[str, Any] = {"request": request, "email": email}
+        full_context: dict[str, Any] = {
+            "request": request,
+            "email": email,
+            "SITE_NAME": settings.SITE_NAME,
+            "SITE_URL": settings.SITE_URL,
+        }
         if request is not None:
             from django.contrib.sites.shortcuts import get_current_site
 

@@ -23,8 +23,16 @@ class UserManager(BaseUserManager["User"]):
         return self._create(email, password, **extra)
 
     def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":
+        """An operator's account (`createsuperuser`), whose address counts as confirmed: the
+        first admin must be able to log in before the site's mail works."""
+        from allauth.account.models import EmailAddress
+
         extra.update(is_staff=True, is_superuser=True)
-        return self._create(email, password, **extra)
+        user = self._create(email, password, **extra)
+        EmailAddress.objects.update_or_create(
+            user=user, email=user.email, defaults={"verified": True, "primary": True}
+        )
+        return user
 
 
 class User(AbstractUser):

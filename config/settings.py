@@ -214,6 +214,23 @@ LOGIN_URL = "account_login"
 # outbox like every other email: queued in the database, sent by a worker.
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
+ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm", "signup": "accounts.forms.SignupForm"}
+# A password-reset request for an unknown address sends nothing (and says the same).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# Who may create an account: `closed` (invitations to a letter's team and admins only),
+# `domains` (addresses at SIGNUP_DOMAINS, or their subdomains), or `open` (anyone).
+SIGNUP_MODE = env.str("SIGNUP_MODE", default="closed").strip().lower()
+if SIGNUP_MODE not in ("closed", "domains", "open"):
+    raise ImproperlyConfigured(
+        f"SIGNUP_MODE must be closed, domains or open, not {SIGNUP_MODE!r}."
+    )
+SIGNUP_DOMAINS = [
+    d.strip().lower().lstrip("@").rstrip(".")
+    for d in env.list("SIGNUP_DOMAINS", default=[])
+    if d.strip()
+]
+if SIGNUP_MODE == "domains" and not SIGNUP_DOMAINS:
+    raise ImproperlyConfigured("SIGNUP_MODE=domains needs SIGNUP_DOMAINS (comma-separated).")
 # Per client IP ("ip"), per email address tried ("key") or per account ("user"); over a
 # limit, allauth answers 429 (or, for failed logins, refuses with a form error).
 ACCOUNT_RATE_LIMITS = {
@@ -333,7 +350,8 @@ OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
 
 # --- Authoring and moderation ---------------------------------------------------------
 # Letters published by their owners wait for site staff before going public.
-LETTERS_REQUIRE_APPROVAL = env.bool("LETTERS_REQUIRE_APPROVAL", default=False)
+# With sign-up open to anyone, a new account's letters wait for staff before going public.
+LETTERS_REQUIRE_APPROVAL = env.bool("LETTERS_REQUIRE_APPROVAL", default=SIGNUP_MODE == "open")
 # Everyone holding a role on a letter (owner, moderator) must set up TOTP first.
 UNDERSIGNED_REQUIRE_MFA = env.bool("REQUIRE_MFA_FOR_MODERATORS", default=False)
 MFA_SETUP_URL = "/accounts/2fa/totp/activate/"

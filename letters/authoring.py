@@ -7,6 +7,7 @@ Views stay thin: forms validate, services in letters/services.py write and audit
 
 from typing import Any
 
+from allauth.account.adapter import get_adapter as get_account_adapter
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -370,6 +371,10 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
         return redirect("dashboard")
     if request.method != "GET":
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    if not user.is_authenticated:
+        # Following the emailed link proves the address: sign-up opens for it (even when the
+        # site takes no public sign-ups) and allauth asks for no second confirmation.
+        get_account_adapter(request).stash_verified_email(request, invitation.email)
     return render(request, "letters/author/invitation.html", context)
 
 
