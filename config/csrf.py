@@ -16,13 +16,14 @@ import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
+
+from core.params import split_url
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +39,8 @@ DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 def _origin_of(url: str) -> str:
     """scheme://host[:port] in lowercase, without the scheme's default port (browsers
     leave it out of `Origin`)."""
-    parts = urlsplit(url.strip().lower())
-    if not parts.scheme or not parts.netloc:
+    parts = split_url(url.strip().lower())
+    if parts is None or not parts.scheme or not parts.netloc:
         return ""
     netloc = parts.netloc.removesuffix(DEFAULT_PORTS.get(parts.scheme, ""))
     return f"{parts.scheme}://{netloc}"

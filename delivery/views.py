@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.params import BadParameter, optional_int
 from letters.models import Letter
 from letters.permissions import letter_role_required
 
@@ -49,11 +50,15 @@ def delivery_download(request: HttpRequest, *, letter: Letter, role: str) -> Htt
     """The PDF named by ?document=, or the newest finished one; the owners' page with a
     message when there is none."""
     finished = DeliveryDocument.objects.filter(letter=letter, state=DeliveryDocument.State.DONE)
-    wanted = request.GET.get("document", "")
-    if wanted:
-        if not wanted.isdigit():
-            return HttpResponseBadRequest(_("The document number must be a whole number."))
-        finished = finished.filter(pk=int(wanted))
+    try:
+        wanted = optional_int(request.GET, "document", minimum=1)
+    except BadParameter:
+        return HttpResponseBadRequest(
+            _("The document number must be a whole number."),
+            content_type="text/plain; charset=utf-8",
+        )
+    if wanted is not None:
+        finished = finished.filter(pk=wanted)
     document = finished.first()
     if document is None:
         messages.error(request, _("There is no finished PDF to download; prepare one first."))

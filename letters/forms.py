@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+from core.params import StrictIntegerField
+
 from .models import Letter, LetterRole
 from .services import BODY_MAX_LENGTH, RESERVED_SLUGS, LetterDraftData, NamedSignatoryData
 
@@ -43,7 +45,7 @@ class LetterForm(forms.Form):
             "Images and raw HTML are removed."
         ),
     )
-    goal = forms.IntegerField(
+    goal = StrictIntegerField(
         label=_("Goal"),
         required=False,
         min_value=1,

@@ -9,10 +9,11 @@ from typing import Any, Literal
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import NinjaAPI, Query, Schema
+from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from core.params import MAX_ID, BadParameter, parse_cursor
 from letters.languages import letter_languages, letters_languages
 from letters.models import Letter
 
@@ -48,6 +49,25 @@ api = PublicAPI(
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
+
+
+class Error(Schema):
+    detail: str
+
+
+class FieldError(Schema):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrors(Schema):
+    # What django-ninja answers when a parameter does not fit its declared type or bounds.
+    detail: list[FieldError]
+
+
+# Every GET here answers 304 to a matching If-None-Match (PublicAPI.create_response).
+NOT_MODIFIED = {304: None}
 
 
 class LetterSummary(Schema):
@@ -106,13 +126,24 @@ class LetterFilters(Schema):
     status: Literal["open", "closed"] | None = None
 
 
+LETTERS_PER_PAGE = 100
+
+
+class LetterPagination(LimitOffsetPagination):
+    """Limit and offset with the bounds the OpenAPI document states."""
+
+    class Input(Schema):
+        limit: int = Field(LETTERS_PER_PAGE, ge=1, le=LETTERS_PER_PAGE)
+        offset: int = Field(0, ge=0, le=MAX_ID)
+
+
 @api.get(
     "/letters",
-    response=list[LetterSummary],
+    response={200: list[LetterSummary], 422: ValidationErrors, **NOT_MODIFIED},
     summary="Published letters, newest first",
     description="Open and closed letters (never drafts). `status` keeps only one of them.",
 )
-@paginate(LimitOffsetPagination)
+@paginate(LetterPagination)
 def letter_list(request: HttpRequest, filters: Query[LetterFilters]) -> list[dict[str, object]]:
     letters = Letter.objects.public()
     accepting = Letter.objects.accepting_signatures()
@@ -141,7 +172,11 @@ def _detail_from_database(slug: str) -> dict[str, object] | str:
     return detail
 
 
-@api.get("/letters/{slug}", response=LetterDetail, summary="One letter with its count")
+@api.get(
+    "/letters/{slug}",
+    response={200: LetterDetail, 404: Error, **NOT_MODIFIED},
+    summary="One letter with its count",
+)
 def letter_detail(request: HttpRequest, slug: str) -> dict[str, object]:
     # Cached like count.json: embedders poll this too, and must not reach the database.
     detail = cached_twice(f"api:letter:{slug}", lambda: _detail_from_database(slug))
@@ -151,6 +186,10 @@ def letter_detail(request: HttpRequest, slug: str) -> dict[str, object]:
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The largest `before` time a datetime can hold: the last microsecond of year 9999.
+MAX_CURSOR_MICROS = (datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC) - EPOCH) // timedelta(
+    microseconds=1
+)
 
 
 def _cursor(when: datetime, pk: int) -> str:
@@ -177,33 +216,43 @@ class SignaturePage(Schema):
     next: str | None
 
 
+SIGNATURES_PER_PAGE_MAX = 200
+
+
 class SignatureFilters(Schema):
-    limit: int = 50
-    before: str | None = None
+    limit: int = Field(50, ge=1, le=SIGNATURES_PER_PAGE_MAX)
+    before: str | None = Field(
+        None, max_length=64, description="The `next` value of the previous page."
+    )
 
 
 @api.get(
     "/letters/{slug}/signatures",
-    response=SignaturePage,
+    response={
+        200: SignaturePage,
+        400: Error,
+        404: Error,
+        422: ValidationErrors,
+        **NOT_MODIFIED,
+    },
     summary="Public signatures, newest first",
     description="Only verified signatures whose signers chose to show their name. Pass the "
-    "`next` value back as `before` for the following page.",
+    "`next` value back as `before` for the following page; any other `before` is a 400.",
 )
 def letter_signatures(
     request: HttpRequest, slug: str, filters: Query[SignatureFilters]
 ) -> dict[str, object]:
     letter = get_object_or_404(Letter.objects.public(), slug=slug)
-    if not 1 <= filters.limit <= 200:
-        raise HttpError(400, "`limit` must be between 1 and 200.")
     signatures = Signature.objects.publicly_listed().filter(letter=letter)
     if filters.before:
-        micros, _, pk = filters.before.partition("_")
-        if not (micros.isdigit() and pk.isdigit() and len(micros) < 20 and len(pk) < 20):
-            raise HttpError(400, "`before` must be a `next` value from a previous page.")
-        when = EPOCH + timedelta(microseconds=int(micros))
-        signatures = signatures.filter(verified_at__lte=when).exclude(
-            verified_at=when, pk__gte=int(pk)
-        )
+        try:
+            micros, pk = parse_cursor(
+                filters.before, name="before", maximums=(MAX_CURSOR_MICROS, MAX_ID)
+            )
+        except BadParameter as error:
+            raise HttpError(400, str(error)) from None
+        when = EPOCH + timedelta(microseconds=micros)
+        signatures = signatures.filter(verified_at__lte=when).exclude(verified_at=when, pk__gte=pk)
     page = list(
         signatures.order_by("-verified_at", "-pk").values(
             "pk",

@@ -4,6 +4,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from core.params import BadParameter, StrictIntegerField, parse_int
+
 from .moderation import BULK_ACTIONS, InvalidationCriteria
 from .selectors import QUEUE_STATES
 
@@ -31,7 +33,7 @@ class QueueFilterForm(forms.Form):
         max_length=200,
         help_text=_("Part of a name, or an email domain such as @example.org."),
     )
-    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    before = StrictIntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def clean_state(self) -> str:
         return self.cleaned_data["state"] or "all"
@@ -52,8 +54,8 @@ class BulkActionForm(forms.Form):
     def clean_signature_ids(self) -> list[int]:
         raw = [part for part in self.cleaned_data["signature_ids"].split(",") if part]
         try:
-            ids = [int(part) for part in raw]
-        except ValueError:
+            ids = [parse_int(part.strip(), name="signature") for part in raw]
+        except BadParameter:
             raise ValidationError(
                 _("The selection holds something that is not a signature.")
             ) from None
@@ -91,7 +93,7 @@ class InvalidationForm(forms.Form):
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
-    expected = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    expected = StrictIntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.params import BadParameter, optional_int, parse_int
 from letters.audit import audit_record
 from letters.models import AuditEntry, Letter
 from letters.permissions import ANY_ROLE, OWNER, letter_role_required
@@ -156,10 +157,13 @@ def invalidation_view(request: HttpRequest, letter: Letter, role: str) -> HttpRe
 @require_GET
 @letter_role_required(*ANY_ROLE)
 def audit_log_view(request: HttpRequest, letter: Letter, role: str) -> HttpResponse:
-    before = request.GET.get("before", "")
+    try:
+        before = optional_int(request.GET, "before", minimum=1)
+    except BadParameter as error:
+        return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
     entries = AuditEntry.objects.filter(letter=letter).select_related("actor", "undone_by")
-    if before.isdigit():
-        entries = entries.filter(pk__lt=int(before))
+    if before is not None:
+        entries = entries.filter(pk__lt=before)
     page = list(entries.order_by("-pk")[:51])
     running = (AuditEntry.State.RUNNING, AuditEntry.State.UNDOING)
     context = _team_context(letter, role, "log") | {
@@ -211,10 +215,13 @@ def watch_list_view(request: HttpRequest, letter: Letter, role: str) -> HttpResp
     if request.method == "POST":
         try:
             if "remove" in request.POST:
-                watched_id = request.POST.get("remove", "")
-                if not watched_id.isdigit():
-                    raise ModerationError(_("That name is not on this letter's watch list."))
-                watched_name_remove(letter=letter, actor=request.user, watched_id=int(watched_id))
+                try:
+                    watched_id = parse_int(request.POST.get("remove", ""), name="remove")
+                except BadParameter:
+                    raise ModerationError(
+                        _("That name is not on this letter's watch list.")
+                    ) from None
+                watched_name_remove(letter=letter, actor=request.user, watched_id=watched_id)
                 messages.success(request, _("Removed from the watch list."))
                 return redirect("moderation_watch", slug=letter.slug)
             if form.is_valid():

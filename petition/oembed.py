@@ -1,13 +1,15 @@
 """oEmbed (https://oembed.com): lets CMSs and chat apps turn a letter's address into the
 widget. Only this site's letter pages are answered, from the cached count payload."""
 
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+
+from core.params import BadParameter, optional_int, split_url
 
 from .embed import compact_json, conditional, count_payload, public_get, public_headers
 
@@ -18,6 +20,7 @@ COMPACT_HEIGHT = 64
 COMPACT_BELOW = 150
 CACHE_AGE = 3600
 MAX_URL_LENGTH = 2048
+MAX_PIXELS = 999_999
 
 
 def _error(status: int, detail: str) -> HttpResponse:
@@ -28,25 +31,21 @@ def _default_port(scheme: str) -> int | None:
     return {"http": 80, "https": 443}.get(scheme)
 
 
-def _same_origin(url: str, site_url: str) -> bool:
-    theirs, ours = urlsplit(url), urlsplit(site_url)
-    try:
-        their_port = theirs.port or _default_port(theirs.scheme.lower())
-    except ValueError:  # a port that is not a number
-        return False
-    return (
-        theirs.scheme.lower() == ours.scheme.lower()
-        and (theirs.hostname or "") == (ours.hostname or "").lower()
-        and their_port == (ours.port or _default_port(ours.scheme.lower()))
-    )
-
-
 def letter_slug_from_url(url: str) -> str | None:
     """The slug of the letter page `url` points to, if it is one of this site's."""
-    if not _same_origin(url, settings.SITE_URL):
+    theirs, ours = split_url(url), split_url(settings.SITE_URL)
+    if theirs is None or ours is None:
+        return None
+    same_origin = (
+        theirs.scheme.lower() == ours.scheme.lower()
+        and (theirs.hostname or "") == (ours.hostname or "").lower()
+        and (theirs.port or _default_port(theirs.scheme.lower()))
+        == (ours.port or _default_port(ours.scheme.lower()))
+    )
+    if not same_origin:
         return None
     try:
-        match = resolve(urlsplit(url).path or "/")
+        match = resolve(theirs.path or "/")
     except Resolver404:
         return None
     # The letter's page in any of its languages is the same letter.
@@ -55,15 +54,13 @@ def letter_slug_from_url(url: str) -> str | None:
 
 
 def _pixels(request: HttpRequest, name: str) -> int | None:
-    """A maxwidth/maxheight value; None if absent; ValueError with a message if garbage."""
-    raw = request.GET.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or len(raw) > 6 or int(raw) < 1:
-        raise ValueError(
+    """A maxwidth/maxheight value; None if absent; BadParameter with a message if garbage."""
+    try:
+        return optional_int(request.GET, name, minimum=1, maximum=MAX_PIXELS)
+    except BadParameter:
+        raise BadParameter(
             _("`%(name)s` must be a whole number of pixels, at least 1.") % {"name": name}
-        )
-    return int(raw)
+        ) from None
 
 
 @public_get
@@ -78,7 +75,7 @@ def oembed(request: HttpRequest) -> HttpResponse:
         return _error(400, _("Give the address of a letter page as `url`."))
     try:
         max_width, max_height = _pixels(request, "maxwidth"), _pixels(request, "maxheight")
-    except ValueError as error:
+    except BadParameter as error:
         return _error(400, str(error))
     slug = letter_slug_from_url(url) if len(url) <= MAX_URL_LENGTH else None
     payload = count_payload(slug) if slug else None
