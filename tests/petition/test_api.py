@@ -169,3 +169,58 @@ def test_warm_api_answers_unknown_letters_without_a_query(
     client.get("/api/v1/letters/nope")
     with django_assert_num_queries(0):
         assert client.get("/api/v1/letters/nope").status_code == 404
+
+
+def _documented(client: Client) -> dict[tuple[str, str], set[int]]:
+    document = client.get("/api/v1/openapi.json").json()
+    return {
+        (path, method): {int(code) for code in operation["responses"]}
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+    }
+
+
+# For each operation: requests that between them give every answer it can give.
+PROBES = {
+    "/api/v1/letters": ["", "?status=nope", "?limit=0", "?offset=-1", "?limit=101"],
+    "/api/v1/letters/{slug}": ["/fair", "/nope"],
+    "/api/v1/letters/{slug}/signatures": [
+        "/fair/signatures",
+        "/nope/signatures",
+        "/fair/signatures?limit=0",
+        "/fair/signatures?limit=201",
+        "/fair/signatures?before=%C2%B2_1",
+        "/fair/signatures?before=99999999999999999999_1",
+    ],
+}
+
+
+def test_every_operation_documents_exactly_the_answers_it_gives(client: Client) -> None:
+    LetterFactory(slug="fair")
+    documented = _documented(client)
+    assert {path for path, _method in documented} == set(PROBES)
+    for (path, method), codes in documented.items():
+        assert method == "get"
+        seen = set()
+        for probe in PROBES[path]:
+            response = client.get("/api/v1/letters" + probe)
+            seen.add(response.status_code)
+            if response.status_code == 200:
+                again = client.get("/api/v1/letters" + probe, HTTP_IF_NONE_MATCH=response["ETag"])
+                seen.add(again.status_code)
+        assert seen <= codes, f"{path} answers {sorted(seen - codes)} it does not document"
+        assert codes <= seen, f"{path} documents {sorted(codes - seen)} it never answers"
+
+
+def test_openapi_document_states_the_paging_bounds(client: Client) -> None:
+    document = client.get("/api/v1/openapi.json").json()
+
+    def parameter(path: str, name: str) -> dict:
+        (found,) = [p for p in document["paths"][path]["get"]["parameters"] if p["name"] == name]
+        return found["schema"]
+
+    letters = parameter("/api/v1/letters", "limit")
+    assert (letters["minimum"], letters["maximum"]) == (1, 100)
+    assert parameter("/api/v1/letters", "offset")["minimum"] == 0
+    signatures = parameter("/api/v1/letters/{slug}/signatures", "limit")
+    assert (signatures["minimum"], signatures["maximum"]) == (1, 200)
