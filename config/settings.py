@@ -381,13 +381,27 @@ ANOMALY_EXTRA_DISPOSABLE_DOMAINS = env.list("ANOMALY_EXTRA_DISPOSABLE_DOMAINS", 
 # Bulk invalidation changes this many signatures per transaction.
 MODERATION_BATCH_SIZE = env.int("MODERATION_BATCH_SIZE", default=1000)
 
+# The worker logs through LOGGING below, like the web processes (same format, same filters).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# `plain` for people, `json` (one object per line) for log shippers.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logging.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"idle_periodic_tasks": {"()": "config.logging.IdlePeriodicTaskFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["idle_periodic_tasks"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class PetitionConfig(AppConfig):
     name = "petition"
+
+    def ready(self) -> None:
+        from . import health  # noqa: F401  (connects the worker heartbeat to Celery's signal)

@@ -92,6 +92,8 @@ def tally_apply(*, batch_size: int = TALLY_BATCH_SIZE, max_batches: int = 50) ->
             transaction.on_commit(lambda ids=letters: letter_counts_cache_store(ids))
         if done < batch_size:
             break
+    if moved:
+        logger.info("tally: %d signatures moved into or out of the counts", moved)
     return moved
 
 

@@ -1,6 +1,5 @@
 import logging
 
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,6 +12,7 @@ from letters.models import Letter
 from letters.views import letter_page
 
 from .forms import SignatureForm
+from .health import health_report
 from .screening import client_ip
 from .selectors import letter_signature_count
 from .services import LetterNotAcceptingSignatures, signature_create, signature_verify
@@ -126,14 +126,10 @@ def signature_confirm(request: HttpRequest, slug: str, token: str) -> HttpRespon
 @never_cache
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
-    """Liveness and database reachability, for load balancers and orchestrators."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception:
-        logger.exception("health check: database unreachable")
-        return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
-    return JsonResponse({"status": "ok", "database": "up"})
+    """Liveness for load balancers: 200 while the database answers (with the state of
+    Redis and the worker's last heartbeat), 503 when it does not."""
+    serving, report = health_report()
+    return JsonResponse(report, status=200 if serving else 503)
 
 
 @require_GET

@@ -120,7 +120,12 @@ def test_privacy_and_health_pages_answer(client: Client) -> None:
     assert client.get("/privacy/").status_code == 200
     health = client.get("/health/")
     assert health.status_code == 200
-    assert health.json() == {"status": "ok", "database": "up"}
+    assert health.json() == {
+        "status": "ok",
+        "database": "up",
+        "redis": "not configured",
+        "worker": {"status": "inline"},
+    }
 
 
 def test_unknown_page_is_a_friendly_404(client: Client) -> None:

@@ -1,0 +1,90 @@
+"""/health/ and the worker's logs: what an operator's monitoring reads."""
+
+import json
+import logging
+import time
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from config.logging import IdlePeriodicTaskFilter, JsonFormatter
+from petition import health
+
+pytestmark = pytest.mark.django_db
+
+
+def test_health_reports_a_stale_worker_as_degraded_but_keeps_serving(
+    client: Client, settings
+) -> None:
+    settings.REDIS_URL = "redis://cache.example:6379/0"
+    cache.set(health.HEARTBEAT_KEY, time.time() - health.HEARTBEAT_STALE_SECONDS - 30)
+    response = client.get("/health/")
+    assert response.status_code == 200
+    report = response.json()
+    assert report["status"] == "degraded"
+    assert report["worker"]["status"] == "stale"
+    assert report["worker"]["last_seen_seconds"] > health.HEARTBEAT_STALE_SECONDS
+
+
+def test_health_reports_a_worker_seen_recently(client: Client, settings) -> None:
+    settings.REDIS_URL = "redis://cache.example:6379/0"
+    cache.set(health.HEARTBEAT_KEY, time.time() - 3)
+    report = client.get("/health/").json()
+    assert report == {
+        "status": "ok",
+        "database": "up",
+        "redis": "up",
+        "worker": {"status": "ok", "last_seen_seconds": 3},
+    }
+
+
+def test_health_says_when_no_worker_was_ever_seen(client: Client, settings) -> None:
+    settings.REDIS_URL = "redis://cache.example:6379/0"
+    assert client.get("/health/").json()["worker"] == {"status": "unknown"}
+
+
+def test_a_task_in_a_worker_records_the_heartbeat(monkeypatch: pytest.MonkeyPatch) -> None:
+    from config.celery import app
+
+    monkeypatch.setattr(health, "_last_beat", 0.0)
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        health._worker_heartbeat()
+    finally:
+        app.conf.task_always_eager = eager
+    assert time.time() - cache.get(health.HEARTBEAT_KEY) < 5
+
+
+def _success_record(name: str, result: object) -> logging.LogRecord:
+    record = logging.LogRecord(
+        "celery.app.trace", logging.INFO, __file__, 1,
+        "Task %(name)s[%(id)s] succeeded in %(runtime)ss: %(return_value)s",
+        None, None,
+    )  # fmt: skip
+    record.args = {"name": name, "id": "x", "runtime": 0.01, "return_value": result}
+    return record
+
+
+@pytest.mark.parametrize(("name", "result", "kept"), [
+    ("petition.tasks.tally_counts", 0, False),
+    ("petition.tasks.tally_counts", "0", False),
+    ("petition.tasks.tally_counts", 12, True),
+    ("petition.tasks.outbox_requeue_stale", 0, False),
+    ("petition.tasks.send_outbound_email", True, True),
+])  # fmt: skip
+def test_idle_periodic_tasks_log_nothing_and_busy_ones_do(
+    name: str, result: object, kept: bool
+) -> None:
+    assert IdlePeriodicTaskFilter().filter(_success_record(name, result)) is kept
+
+
+def test_json_log_lines_are_one_object_each() -> None:
+    record = logging.LogRecord("petition", logging.WARNING, __file__, 1, "sent %d", (3,), None)
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["level"] == "WARNING"
+    assert entry["message"] == "sent 3"
+    assert entry["logger"] == "petition"
