@@ -8,7 +8,7 @@ button POSTs the confirmation.
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -161,12 +161,12 @@ def moderation_affiliation(
         messages.error(
             request, _("Choose to verify the affiliation or to remove its verification.")
         )
-        return redirect(back)
+        return HttpResponseRedirect(back)
     verify = op_form.cleaned_data["op"] == "verify"
     if verify and not check_form.is_valid():
         for error in check_form.errors.get("domain", []):
             messages.error(request, error)
-        return redirect(back)
+        return HttpResponseRedirect(back)
     try:
         signature = signature_affiliation_set(
             letter=letter,
@@ -179,13 +179,13 @@ def moderation_affiliation(
         if error.status == 404:
             raise Http404(error.message) from None
         messages.error(request, error.message)
-        return redirect(back)
+        return HttpResponseRedirect(back)
     if verify:
         message = _("Affiliation of %(name)s marked as checked by a moderator.")
     else:
         message = _("Verification of %(name)s's affiliation removed.")
     messages.success(request, message % {"name": signature.name})
-    return redirect(back)
+    return HttpResponseRedirect(back)
 
 
 # --- Owners: the letter's named signatories --------------------------------------------

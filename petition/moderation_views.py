@@ -6,7 +6,13 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -97,7 +103,7 @@ def moderation_bulk_view(request: HttpRequest, letter: Letter, role: str) -> Htt
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
-        return redirect(back)
+        return HttpResponseRedirect(back)
     try:
         entry = signatures_moderate(
             letter=letter,
@@ -108,7 +114,7 @@ def moderation_bulk_view(request: HttpRequest, letter: Letter, role: str) -> Htt
         )
     except ModerationError as error:
         messages.error(request, str(error))
-        return redirect(back)
+        return HttpResponseRedirect(back)
     messages.success(
         request,
         ngettext(
@@ -118,7 +124,7 @@ def moderation_bulk_view(request: HttpRequest, letter: Letter, role: str) -> Htt
         )
         % {"action": entry.get_action_display(), "n": entry.signature_count},
     )
-    return redirect(back)
+    return HttpResponseRedirect(back)
 
 
 @never_cache
