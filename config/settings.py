@@ -141,8 +141,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# How long a delivery PDF may take before it is marked failed (seconds).
+DELIVERY_PDF_TIME_LIMIT = env.int("DELIVERY_PDF_TIME_LIMIT", default=900)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 3600,
+    # Redis hands an unacknowledged task to another worker after this long: it must
+    # outlast the longest task (plus its wait in the queue), or a PDF would run twice.
+    "visibility_timeout": max(3600, 3 * (DELIVERY_PDF_TIME_LIMIT + 60)),
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
 }
@@ -154,6 +158,35 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_TIMEZONE = "UTC"
+# Three queues, so slow work cannot hold up a signer: "signing" (the emails a person is
+# waiting for, the outbox sweeper, the tally), "mail" (mail sent to many at once:
+# reconfirmation requests, team invitations) and "bulk" (delivery PDFs, bulk moderation,
+# scans and retention). Run one worker for "signing" and another for "mail,bulk" (see
+# README); a worker started without --queues takes all three. Every task is routed here
+# by name; an unknown one falls to "bulk", never in front of signers.
+CELERY_TASK_QUEUES = {"signing": {}, "mail": {}, "bulk": {}}
+CELERY_TASK_DEFAULT_QUEUE = "bulk"
+CELERY_TASK_ROUTES = {
+    "petition.tasks.drain_outbox": {"queue": "signing"},
+    "petition.tasks.send_outbound_email": {"queue": "signing"},
+    "petition.tasks.outbox_requeue_stale": {"queue": "signing"},
+    "petition.tasks.tally_counts": {"queue": "signing"},
+    "petition.tasks.drain_outbox_bulk": {"queue": "mail"},
+    "petition.tasks.send_outbound_email_bulk": {"queue": "mail"},
+    "petition.tasks.tally_reconcile": {"queue": "bulk"},
+    "petition.tasks.anomalies_flag": {"queue": "bulk"},
+    "petition.tasks.ip_addresses_erase": {"queue": "bulk"},
+    "petition.tasks.retention_apply": {"queue": "bulk"},
+    "petition.tasks.invalidation_run": {"queue": "bulk"},
+    "petition.tasks.audit_undo_run": {"queue": "bulk"},
+    "petition.tasks.reconfirm_request_run": {"queue": "bulk"},
+    "delivery.tasks.build_delivery_document": {"queue": "bulk"},
+}
+# Each task sets its own soft and hard time limits; these only catch one that forgot.
+# The soft limit raises inside the task so it can record where it stopped; the hard one
+# kills the process a minute later if it did not.
+CELERY_TASK_SOFT_TIME_LIMIT = 300
+CELERY_TASK_TIME_LIMIT = 360
 # How often the tally job folds newly verified signatures into the counts, and how often
 # the reconcile task checks the counts against the signatures (seconds).
 TALLY_INTERVAL_SECONDS = env.float("TALLY_INTERVAL_SECONDS", default=2.0)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -22,9 +23,9 @@ from .models import DeliveryDocument
 
 logger = logging.getLogger(__name__)
 
-# A build not finished after this long is taken for lost (its worker died) and may be
-# requested again.
-STALE_AFTER = timedelta(hours=2)
+# A build not finished after this long is taken for lost (its worker died, or the hard
+# time limit stopped it) and may be requested again.
+STALE_AFTER = max(timedelta(hours=2), timedelta(seconds=2 * settings.DELIVERY_PDF_TIME_LIMIT))
 # Finished documents kept per letter; older files are deleted when a new one is ready.
 KEEP_PER_LETTER = 3
 PROGRESS_EVERY = 10_000
@@ -104,17 +105,19 @@ def delivery_document_build(*, document_id: int) -> DeliveryDocument | None:
         with open(partial, "wb") as out:
             pages = letter_pdf_write(letter=letter, out=out, counts=counts, progress=progress)
         os.replace(partial, target)
+    except SoftTimeLimitExceeded:
+        logger.warning(
+            "delivery PDF %s of letter %s stopped at its time limit", document.pk, letter.pk
+        )
+        minutes = max(1, round(settings.DELIVERY_PDF_TIME_LIMIT / 60))
+        message = _(
+            "Stopped after %(minutes)d minutes, the longest a PDF may take. Try again "
+            "later, or ask the site's operators to raise DELIVERY_PDF_TIME_LIMIT."
+        ) % {"minutes": minutes}
+        return _mark_failed(document, partial, message)
     except Exception as error:
         logger.exception("delivery PDF %s of letter %s failed", document.pk, letter.pk)
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
-        DeliveryDocument.objects.filter(pk=document.pk).update(
-            state=DeliveryDocument.State.FAILED,
-            finished_at=timezone.now(),
-            error=f"{type(error).__name__}: {error}"[:500],
-        )
-        document.refresh_from_db()
-        return document
+        return _mark_failed(document, partial, f"{type(error).__name__}: {error}")
     DeliveryDocument.objects.filter(pk=document.pk).update(
         state=DeliveryDocument.State.DONE,
         progress=counts.listed,
@@ -134,6 +137,16 @@ def delivery_document_build(*, document_id: int) -> DeliveryDocument | None:
         (document.finished_at - document.started_at).total_seconds(),
     )
     delivery_documents_prune(letter=letter)
+    return document
+
+
+def _mark_failed(document: DeliveryDocument, partial: Path, error: str) -> DeliveryDocument:
+    with contextlib.suppress(OSError):
+        partial.unlink(missing_ok=True)
+    DeliveryDocument.objects.filter(pk=document.pk).update(
+        state=DeliveryDocument.State.FAILED, finished_at=timezone.now(), error=error[:500]
+    )
+    document.refresh_from_db()
     return document
 
 

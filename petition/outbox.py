@@ -12,6 +12,7 @@ import logging
 import smtplib
 import time
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,19 @@ from .emails import build_email
 from .models import OutboundEmail, Signature
 
 logger = logging.getLogger(__name__)
+
+
+# Mail sent to many at once, or that nobody waits for at the form: drained by its own task
+# on the "mail" queue, so a reconfirmation campaign never delays a verification link.
+BULK_KINDS = frozenset({OutboundEmail.Kind.RECONFIRM, OutboundEmail.Kind.INVITATION})
+
+
+def _of_class(emails: QuerySet[OutboundEmail], *, bulk: bool | None) -> QuerySet[OutboundEmail]:
+    if bulk is None:
+        return emails
+    if bulk:
+        return emails.filter(kind__in=BULK_KINDS)
+    return emails.exclude(kind__in=BULK_KINDS)
 
 
 class TransientEmailFailure(Exception):
@@ -48,7 +62,7 @@ def outbox_enqueue(
             return None
         Signature.objects.filter(pk=signature.pk).update(emails_sent=F("emails_sent") + 1)
     outbound = OutboundEmail.objects.create(signature=signature, kind=kind)
-    transaction.on_commit(outbox_nudge, robust=True)
+    transaction.on_commit(partial(outbox_nudge, bulk=kind in BULK_KINDS), robust=True)
     return outbound
 
 
@@ -60,24 +74,35 @@ def outbox_enqueue_message(
     outbound = OutboundEmail.objects.create(
         kind=kind, to=to, subject=subject[:250], body_text=body_text, body_html=body_html
     )
-    transaction.on_commit(outbox_nudge, robust=True)
+    transaction.on_commit(partial(outbox_nudge, bulk=kind in BULK_KINDS), robust=True)
     return outbound
 
 
-def outbox_nudge() -> None:
-    """Ask a worker to drain the outbox soon; one ask per second is enough, since a drain
-    lingers a little for emails that arrive while it runs. With tasks inline (the embedded
-    default) the outbox is drained now."""
-    from .tasks import drain_outbox
+def outbox_nudge(*, bulk: bool | None = None) -> None:
+    """Ask a worker to drain the outbox soon: the bulk kinds' drain, the others', or both
+    (None). One ask per second is enough, since a drain lingers a little for emails that
+    arrive while it runs. With tasks inline (the embedded default) it drains now."""
+    from .tasks import drain_outbox, drain_outbox_bulk
 
-    if drain_outbox.app.conf.task_always_eager:
-        drain_outbox.delay(linger_seconds=0)
-        return
-    try:
-        if cache.add("outbox:nudged", 1, timeout=1):
-            drain_outbox.delay()
-    except Exception:
-        logger.warning("broker or cache unavailable; the outbox sweeper will send", exc_info=True)
+    for is_bulk, task in ((False, drain_outbox), (True, drain_outbox_bulk)):
+        if bulk is not None and bulk != is_bulk:
+            continue
+        if task.app.conf.task_always_eager:
+            task.delay(linger_seconds=0)
+            continue
+        try:
+            if cache.add(f"outbox:nudged:{task.name}", 1, timeout=1):
+                task.delay()
+        except Exception:
+            logger.warning(
+                "broker or cache unavailable; the outbox sweeper will send", exc_info=True
+            )
+
+
+def _retry_task(kind: str) -> Any:
+    from .tasks import send_outbound_email, send_outbound_email_bulk
+
+    return send_outbound_email_bulk if kind in BULK_KINDS else send_outbound_email
 
 
 def _send_next(
@@ -154,22 +179,33 @@ def outbound_email_send(*, outbound_id: int) -> bool:
     return outcome == "sent"
 
 
-def outbox_drain(*, limit: int = 2000, linger_seconds: float = 1.5) -> int:
+def outbox_drain(
+    *,
+    limit: int = 2000,
+    linger_seconds: float = 1.5,
+    bulk: bool | None = None,
+    budget_seconds: float | None = None,
+) -> int:
     """Send queued first-attempt emails, oldest first, over one SMTP connection, until none
-    has arrived for linger_seconds or limit were sent; returns how many were sent.
+    has arrived for linger_seconds, limit were sent or budget_seconds passed (then another
+    drain is asked for); returns how many were sent. `bulk` picks the bulk kinds, the
+    others, or (None) every kind.
 
     A transient failure stops the drain and hands that email to a retry task with backoff.
     """
-    from .tasks import send_outbound_email
-
-    candidates = OutboundEmail.objects.filter(
-        state=OutboundEmail.State.QUEUED, attempts=0
+    candidates = _of_class(
+        OutboundEmail.objects.filter(state=OutboundEmail.State.QUEUED, attempts=0), bulk=bulk
     ).order_by("created_at")
     connection = get_connection()
     sent = 0
-    idle_until = time.monotonic() + linger_seconds
+    started = time.monotonic()
+    idle_until = started + linger_seconds
+    out_of_time = False
     try:
         while sent < limit:
+            if budget_seconds is not None and time.monotonic() - started >= budget_seconds:
+                out_of_time = True
+                break
             outcome, outbound = _send_next(candidates, connection)
             if outcome == "none":
                 if time.monotonic() >= idle_until:
@@ -180,11 +216,12 @@ def outbox_drain(*, limit: int = 2000, linger_seconds: float = 1.5) -> int:
             if outcome == "sent":
                 sent += 1
             elif outcome == "transient" and outbound is not None:
-                if send_outbound_email.app.conf.task_always_eager:
+                retry = _retry_task(outbound.kind)
+                if retry.app.conf.task_always_eager:
                     break  # inline retries would hold up the web request; beat retries it
                 countdown = _backoff(outbound.attempts).total_seconds()
                 try:
-                    send_outbound_email.apply_async((outbound.pk,), countdown=countdown)
+                    retry.apply_async((outbound.pk,), countdown=countdown)
                 except Exception:
                     logger.warning(
                         "broker unavailable; the sweeper will retry email %s", outbound.pk
@@ -192,8 +229,8 @@ def outbox_drain(*, limit: int = 2000, linger_seconds: float = 1.5) -> int:
                 break
     finally:
         connection.close()
-    if sent >= limit:
-        outbox_nudge()
+    if sent >= limit or out_of_time:
+        outbox_nudge(bulk=bulk)
     return sent
 
 
@@ -223,21 +260,23 @@ def outbound_retry(*, outbound_ids: list[int]) -> int:
 
 def outbox_requeue_stale() -> int:
     """Send again what a lost nudge, a broker outage or a dead worker left unsent: drain the
-    first attempts now, and queue retries whose backoff has passed. Returns how many."""
-    from .tasks import send_outbound_email
-
+    first attempts signers wait for now, ask the mail queue to drain the bulk ones, and
+    queue retries whose backoff has passed. Returns how many."""
     cutoff = timezone.now() - timedelta(seconds=settings.OUTBOX_REQUEUE_AFTER_SECONDS)
     queued = OutboundEmail.objects.filter(state=OutboundEmail.State.QUEUED)
-    first_attempts = queued.filter(attempts=0, created_at__lt=cutoff).count()
+    unsent = queued.filter(attempts=0, created_at__lt=cutoff)
+    first_attempts = unsent.count()
     retries = list(
         queued.filter(attempts__gt=0, next_attempt_at__lt=cutoff)
         .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:1000]
+        .values_list("pk", "kind")[:1000]
     )
-    for outbound_id in retries:
-        send_outbound_email.delay(outbound_id)
-    if first_attempts:
-        outbox_drain(linger_seconds=0)
+    for outbound_id, kind in retries:
+        _retry_task(kind).delay(outbound_id)
+    if first_attempts and _of_class(unsent, bulk=True).exists():
+        outbox_nudge(bulk=True)
+    if first_attempts and _of_class(unsent, bulk=False).exists():
+        outbox_drain(linger_seconds=0, bulk=False, budget_seconds=40)
     if first_attempts or retries:
         logger.info("outbox sweep: %d unsent, %d retries due", first_attempts, len(retries))
     return first_attempts + len(retries)

@@ -9,6 +9,7 @@ and only the POST of its button records that the signer agreed to the newest ver
 """
 
 import logging
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -111,7 +112,7 @@ def reconfirm_request_run(*, entry_id: int) -> int:
                 signature_count=F("signature_count") + len(ids)
             )
             queued += len(ids)
-            transaction.on_commit(outbox_nudge, robust=True)
+            transaction.on_commit(partial(outbox_nudge, bulk=True), robust=True)
     with transaction.atomic():
         entry.refresh_from_db()
         entry.state = AuditEntry.State.DONE

@@ -1,52 +1,99 @@
-"""Celery tasks: thin wrappers that take ids and call a service."""
+"""Celery tasks: thin wrappers that take ids and call a service.
 
+Every task names its soft and hard time limits here and its queue in settings'
+CELERY_TASK_ROUTES ("signing", "mail" or "bulk"); tests refuse a task without them. The
+soft limit raises SoftTimeLimitExceeded inside the task, where each one leaves the
+database consistent: every write below is a transaction of its own, rolled back whole.
+"""
+
+import logging
 from dataclasses import asdict
+from typing import Any
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from . import counting, moderation, outbox, retention
 
+logger = logging.getLogger(__name__)
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(outbox.TransientEmailFailure,),
-    retry_backoff=5,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=8,
-)
+# A resumed bulk job picks up where the last run stopped; this bounds how often.
+BULK_JOB_RESUMES = 24
+
+_SEND_RETRY: dict[str, Any] = {
+    "acks_late": True,
+    "autoretry_for": (outbox.TransientEmailFailure,),
+    "retry_backoff": 5,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 8,
+    # Two SMTP timeouts (connect, then send) and some room.
+    "soft_time_limit": 60,
+    "time_limit": 90,
+}
+
+
+# Cut short by its limit, a send rolls back: the email stays queued for the sweeper.
+@shared_task(**_SEND_RETRY)
 def send_outbound_email(outbound_id: int) -> bool:
-    """Retry one outbox email (sent once, however often this task runs)."""
+    """Retry one outbox email a signer is waiting for (sent once, however often this runs)."""
+    return outbox.outbound_email_send(outbound_id=outbound_id)
+
+
+@shared_task(**_SEND_RETRY)
+def send_outbound_email_bulk(outbound_id: int) -> bool:
+    """Retry one outbox email of a bulk kind (reconfirmation, invitation), on the mail queue."""
     return outbox.outbound_email_send(outbound_id=outbound_id)
 
 
 # The tasks below carry no data, only "look at the database now": acknowledged on
 # receipt, since the outbox and the counted marks are the truth and beat repeats them.
-@shared_task(acks_late=False, ignore_result=True)
+@shared_task(acks_late=False, ignore_result=True, soft_time_limit=60, time_limit=90)
 def drain_outbox(linger_seconds: float = 1.5) -> int:
-    """Send queued emails over one SMTP connection until the outbox stays empty a moment."""
-    return outbox.outbox_drain(linger_seconds=linger_seconds)
+    """Send queued emails signers wait for (verification, manage links, account emails)
+    over one SMTP connection until the outbox has none a moment; then hand over."""
+    return _drain(bulk=False, linger_seconds=linger_seconds, budget_seconds=40)
 
 
-@shared_task(acks_late=False, ignore_result=True)
+@shared_task(acks_late=False, ignore_result=True, soft_time_limit=300, time_limit=360)
+def drain_outbox_bulk(linger_seconds: float = 1.5) -> int:
+    """Send queued bulk emails (reconfirmation requests, invitations) the same way."""
+    return _drain(bulk=True, linger_seconds=linger_seconds, budget_seconds=240)
+
+
+def _drain(*, bulk: bool, linger_seconds: float, budget_seconds: float) -> int:
+    try:
+        return outbox.outbox_drain(
+            bulk=bulk, linger_seconds=linger_seconds, budget_seconds=budget_seconds
+        )
+    except SoftTimeLimitExceeded:
+        # The email in flight rolled back and is still queued: the next drain sends it.
+        logger.warning("outbox drain (bulk=%s) stopped at its time limit; nudging again", bulk)
+        outbox.outbox_nudge(bulk=bulk)
+        return 0
+
+
+@shared_task(acks_late=False, ignore_result=True, soft_time_limit=60, time_limit=90)
 def outbox_requeue_stale() -> int:
     """Send outbox emails left unsent by a broker outage or a dead worker."""
     return outbox.outbox_requeue_stale()
 
 
-@shared_task(acks_late=False, ignore_result=True)
+@shared_task(acks_late=False, ignore_result=True, soft_time_limit=30, time_limit=60)
 def tally_counts() -> int:
     """Fold newly verified (or invalidated) signatures into the letters' counts."""
     return counting.tally_apply()
 
 
-@shared_task(acks_late=False, ignore_result=True)
+# Periodic jobs on the bulk queue: each batch is its own transaction, so one stopped by
+# its soft limit keeps what it finished and beat's next run does the rest.
+@shared_task(acks_late=False, ignore_result=True, soft_time_limit=540, time_limit=600)
 def tally_reconcile() -> int:
     """Check every letter's counts against its signatures and repair any difference."""
     return counting.tally_reconcile()
 
 
-@shared_task(acks_late=False, ignore_result=True)
+@shared_task(acks_late=False, ignore_result=True, soft_time_limit=240, time_limit=300)
 def anomalies_flag() -> dict[str, dict[str, int]]:
     """Flag bursts, disposable addresses, duplicate and watched names among recent signatures."""
     from .anomalies import anomalies_flag_all
@@ -54,35 +101,71 @@ def anomalies_flag() -> dict[str, dict[str, int]]:
     return anomalies_flag_all()
 
 
-@shared_task(acks_late=False, ignore_result=True)
+@shared_task(acks_late=False, ignore_result=True, soft_time_limit=540, time_limit=600)
 def ip_addresses_erase() -> int:
     """Erase IP addresses older than the moderation window."""
     return moderation.ip_addresses_erase()
 
 
-@shared_task(acks_late=False, ignore_result=True)
+@shared_task(acks_late=False, ignore_result=True, soft_time_limit=1140, time_limit=1200)
 def retention_apply() -> dict[str, int]:
     """Delete unconfirmed signatures, erase withdrawn ones, anonymize long-closed letters'."""
     return asdict(retention.retention_apply())
 
 
 # Bulk jobs record their progress in the database and resume where they stopped, so a
-# lost task is safe to run again.
-@shared_task(acks_late=True, ignore_result=True)
-def invalidation_run(entry_id: int) -> int:
+# lost task is safe to run again, and one stopped by its soft limit queues its own sequel.
+_BULK_JOB: dict[str, Any] = {
+    "bind": True,
+    "acks_late": True,
+    "ignore_result": True,
+    "soft_time_limit": 840,
+    "time_limit": 900,
+    "max_retries": BULK_JOB_RESUMES,
+}
+
+
+def _resume_later(task: Any, entry_id: int) -> None:
+    if task.request.retries >= BULK_JOB_RESUMES:
+        logger.error(
+            "%s of audit entry %s stopped %d times at its time limit; left running for an "
+            "operator to look at",
+            task.name,
+            entry_id,
+            task.request.retries + 1,
+        )
+        return
+    logger.warning("%s of audit entry %s reached its time limit; resuming", task.name, entry_id)
+    raise task.retry(countdown=1)
+
+
+@shared_task(**_BULK_JOB)
+def invalidation_run(self: Any, entry_id: int) -> int:
     """Invalidate the signatures an audited bulk invalidation takes, in batches."""
-    return moderation.invalidation_run(entry_id=entry_id)
+    try:
+        return moderation.invalidation_run(entry_id=entry_id)
+    except SoftTimeLimitExceeded:
+        _resume_later(self, entry_id)
+        return 0
 
 
-@shared_task(acks_late=True, ignore_result=True)
-def audit_undo_run(entry_id: int) -> int:
+@shared_task(**_BULK_JOB)
+def audit_undo_run(self: Any, entry_id: int) -> int:
     """Restore what an audited moderation action changed, in batches."""
-    return moderation.audit_undo_run(entry_id=entry_id)
+    try:
+        return moderation.audit_undo_run(entry_id=entry_id)
+    except SoftTimeLimitExceeded:
+        _resume_later(self, entry_id)
+        return 0
 
 
-@shared_task(acks_late=True, ignore_result=True)
-def reconfirm_request_run(entry_id: int) -> int:
+@shared_task(**_BULK_JOB)
+def reconfirm_request_run(self: Any, entry_id: int) -> int:
     """Queue, in batches, the emails asking older signers to confirm a material edit."""
     from .reconfirm import reconfirm_request_run as run
 
-    return run(entry_id=entry_id)
+    try:
+        return run(entry_id=entry_id)
+    except SoftTimeLimitExceeded:
+        _resume_later(self, entry_id)
+        return 0

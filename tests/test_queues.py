@@ -1,0 +1,242 @@
+"""Celery queues and time limits: signers' emails cannot wait behind slow work, and no task
+runs unbounded."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core import mail
+
+from config.celery import app
+from delivery import tasks as delivery_tasks
+from delivery.models import DeliveryDocument
+from delivery.services import delivery_document_build
+from petition import outbox, tasks
+from petition.models import OutboundEmail
+from tests.factories import LetterFactory, SignatureFactory
+
+SIGNER_KINDS = (
+    OutboundEmail.Kind.VERIFY,
+    OutboundEmail.Kind.ALREADY_SIGNED,
+    OutboundEmail.Kind.MANAGE,
+    OutboundEmail.Kind.ACCOUNT,
+    OutboundEmail.Kind.AFFILIATION,
+)
+BULK_MAIL_KINDS = (OutboundEmail.Kind.RECONFIRM, OutboundEmail.Kind.INVITATION)
+
+
+def project_tasks() -> dict[str, Task]:
+    app.loader.import_default_modules()
+    return {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
+
+
+@pytest.fixture
+def with_broker() -> Iterator[None]:
+    """Tasks queued as with a broker (mocked where the test looks), not run inline."""
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = eager
+
+
+def queue_of(name: str) -> str:
+    return app.amqp.router.route({}, name)["queue"].name
+
+
+def test_the_project_registers_its_tasks() -> None:
+    names = set(project_tasks())
+    assert {"petition.tasks.drain_outbox", "delivery.tasks.build_delivery_document"} <= names
+    assert len(names) >= 14
+
+
+def test_every_task_is_routed_by_name_to_a_declared_queue() -> None:
+    declared = set(settings.CELERY_TASK_QUEUES)
+    for name in project_tasks():
+        route = settings.CELERY_TASK_ROUTES.get(name)
+        assert route, f"{name} has no entry in CELERY_TASK_ROUTES"
+        assert route["queue"] in declared, name
+        assert queue_of(name) == route["queue"], name
+
+
+def test_every_task_sets_its_own_soft_limit_below_its_hard_limit() -> None:
+    for name, task in project_tasks().items():
+        soft, hard = task.soft_time_limit, task.time_limit
+        assert soft and hard, f"{name} sets no soft_time_limit and time_limit"
+        assert 0 < soft < hard, name
+        # Room for the soft limit's handler to record where the task stopped.
+        assert hard - soft >= 30, name
+
+
+def test_no_task_outlasts_the_brokers_visibility_timeout() -> None:
+    # Past it Redis hands an unacknowledged task to another worker while it still runs.
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    for name, task in project_tasks().items():
+        assert 2 * task.time_limit < visibility, name
+
+
+def test_the_defaults_bound_a_task_that_sets_no_limits_and_route_it_to_bulk() -> None:
+    assert 0 < settings.CELERY_TASK_SOFT_TIME_LIMIT < settings.CELERY_TASK_TIME_LIMIT
+    assert queue_of("some_app.tasks.added_later") == "bulk"
+
+
+def test_what_a_signer_waits_for_runs_on_the_signing_queue() -> None:
+    for name in ("drain_outbox", "send_outbound_email", "outbox_requeue_stale", "tally_counts"):
+        assert queue_of(f"petition.tasks.{name}") == "signing", name
+
+
+def test_pdfs_bulk_moderation_reconfirmation_scans_and_retention_run_elsewhere() -> None:
+    slow = [
+        "delivery.tasks.build_delivery_document",
+        "petition.tasks.invalidation_run",
+        "petition.tasks.audit_undo_run",
+        "petition.tasks.reconfirm_request_run",
+        "petition.tasks.anomalies_flag",
+        "petition.tasks.retention_apply",
+        "petition.tasks.ip_addresses_erase",
+        "petition.tasks.tally_reconcile",
+        "petition.tasks.drain_outbox_bulk",
+        "petition.tasks.send_outbound_email_bulk",
+    ]
+    for name in slow:
+        assert queue_of(name) in {"bulk", "mail"}, name
+
+
+def test_beat_only_schedules_known_tasks() -> None:
+    names = set(project_tasks())
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in names, entry
+
+
+def test_bulk_mail_kinds_are_the_ones_nobody_waits_for_at_the_form() -> None:
+    assert set(BULK_MAIL_KINDS) == set(outbox.BULK_KINDS)
+    assert not set(SIGNER_KINDS) & outbox.BULK_KINDS
+    assert set(SIGNER_KINDS) | set(BULK_MAIL_KINDS) == set(OutboundEmail.Kind)
+
+
+@pytest.mark.django_db
+def test_the_signers_drain_leaves_reconfirmation_mail_to_the_mail_queue() -> None:
+    signature = SignatureFactory()
+    verify = OutboundEmail.objects.create(signature=signature, kind=OutboundEmail.Kind.VERIFY)
+    reconfirm = OutboundEmail.objects.create(signature=signature, kind=OutboundEmail.Kind.RECONFIRM)
+    assert outbox.outbox_drain(linger_seconds=0, bulk=False) == 1
+    assert set(OutboundEmail.objects.filter(state="sent").values_list("pk", flat=True)) == {
+        verify.pk
+    }
+    assert outbox.outbox_drain(linger_seconds=0, bulk=True) == 1
+    reconfirm.refresh_from_db()
+    assert reconfirm.state == OutboundEmail.State.SENT
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("with_broker")
+def test_a_transient_failure_retries_on_the_queue_of_its_kind() -> None:
+    signature = SignatureFactory()
+    OutboundEmail.objects.create(signature=signature, kind=OutboundEmail.Kind.RECONFIRM)
+    with (
+        mock.patch("petition.tasks.send_outbound_email_bulk.apply_async") as bulk_retry,
+        mock.patch("petition.tasks.send_outbound_email.apply_async") as signer_retry,
+        mock.patch("django.core.mail.message.EmailMessage.send", side_effect=OSError("down")),
+    ):
+        outbox.outbox_drain(linger_seconds=0, bulk=True)
+    assert bulk_retry.called
+    assert not signer_retry.called
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("with_broker")
+def test_enqueueing_nudges_only_the_drain_of_the_emails_class() -> None:
+    with (
+        mock.patch("petition.tasks.drain_outbox.delay") as signer_drain,
+        mock.patch("petition.tasks.drain_outbox_bulk.delay") as bulk_drain,
+    ):
+        signature = SignatureFactory()
+        outbox.outbox_enqueue(signature, OutboundEmail.Kind.VERIFY)
+        assert signer_drain.call_count == 1
+        assert bulk_drain.call_count == 0
+        outbox.outbox_enqueue(signature, OutboundEmail.Kind.RECONFIRM, capped=False)
+        assert bulk_drain.call_count == 1
+
+
+@pytest.mark.django_db
+def test_a_drain_out_of_time_stops_and_asks_for_another() -> None:
+    OutboundEmail.objects.create(signature=SignatureFactory(), kind=OutboundEmail.Kind.VERIFY)
+    with mock.patch("petition.outbox.outbox_nudge") as nudge:
+        assert outbox.outbox_drain(linger_seconds=0, bulk=False, budget_seconds=0) == 0
+    nudge.assert_called_once_with(bulk=False)
+    assert OutboundEmail.objects.get().state == OutboundEmail.State.QUEUED
+
+
+@pytest.mark.django_db
+def test_a_drain_stopped_by_its_soft_limit_keeps_the_email_queued_for_the_next() -> None:
+    outbound = OutboundEmail.objects.create(
+        signature=SignatureFactory(), kind=OutboundEmail.Kind.VERIFY
+    )
+    with (
+        mock.patch("petition.outbox.build_email", side_effect=SoftTimeLimitExceeded()),
+        mock.patch("petition.outbox.outbox_nudge") as nudge,
+    ):
+        assert tasks.drain_outbox.run(linger_seconds=0) == 0
+    nudge.assert_called_once_with(bulk=False)
+    outbound.refresh_from_db()
+    assert (outbound.state, outbound.attempts) == (OutboundEmail.State.QUEUED, 0)
+    assert tasks.drain_outbox.run(linger_seconds=0) == 1
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_a_pdf_stopped_by_its_soft_limit_is_marked_failed_with_a_clear_reason(
+    settings: Any, tmp_path: Path
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    document = DeliveryDocument.objects.create(letter=LetterFactory())
+
+    def slow_write(*, out: Any, **kwargs: Any) -> int:
+        out.write(b"%PDF-1.4 half written")
+        raise SoftTimeLimitExceeded()
+
+    with mock.patch("delivery.services.letter_pdf_write", side_effect=slow_write):
+        delivery_tasks.build_delivery_document.run(document.pk)
+    document.refresh_from_db()
+    assert document.state == DeliveryDocument.State.FAILED
+    minutes = settings.DELIVERY_PDF_TIME_LIMIT // 60
+    assert f"Stopped after {minutes} minutes" in document.error
+    assert "DELIVERY_PDF_TIME_LIMIT" in document.error
+    assert document.finished_at is not None
+    assert not list(tmp_path.rglob("*.partial"))
+    assert delivery_document_build(document_id=document.pk) is None
+
+
+def test_the_pdf_limits_follow_the_setting() -> None:
+    task = delivery_tasks.build_delivery_document
+    assert task.soft_time_limit == settings.DELIVERY_PDF_TIME_LIMIT
+    assert task.time_limit == settings.DELIVERY_PDF_TIME_LIMIT + 60
+
+
+@pytest.mark.parametrize("name", ["invalidation_run", "audit_undo_run"])
+def test_a_bulk_job_stopped_by_its_soft_limit_resumes_where_it_stopped(name: str) -> None:
+    with mock.patch(
+        f"petition.moderation.{name}", side_effect=[SoftTimeLimitExceeded(), 7]
+    ) as service:
+        getattr(tasks, name).apply(args=(42,))
+    assert service.call_args_list == [mock.call(entry_id=42), mock.call(entry_id=42)]
+
+
+def test_a_reconfirmation_job_stopped_by_its_soft_limit_resumes() -> None:
+    with mock.patch(
+        "petition.reconfirm.reconfirm_request_run", side_effect=[SoftTimeLimitExceeded(), 3]
+    ) as service:
+        tasks.reconfirm_request_run.apply(args=(5,))
+    assert service.call_count == 2
+
+
+def test_a_bulk_job_that_never_finishes_a_run_stops_resuming() -> None:
+    with mock.patch(
+        "petition.moderation.invalidation_run", side_effect=SoftTimeLimitExceeded()
+    ) as service:
+        tasks.invalidation_run.apply(args=(42,))
+    assert service.call_count == tasks.BULK_JOB_RESUMES + 1
