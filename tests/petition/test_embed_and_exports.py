@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 from io import StringIO
 
 import pytest
@@ -80,10 +81,54 @@ def test_signature_list_refuses_bad_parameters_with_400(client: Client, query: s
         ("@SUM(A1)", "'@SUM(A1)"),
         ("Ada", "Ada"),
         ("", ""),
+        ("Bob;=1+2;@SUM(A1)", "Bob;'=1+2;'@SUM(A1)"),
+        ('x";=1+2', "x\";'=1+2"),
+        ("a,+b", "a,'+b"),
+        ("a\t-b", "a\t'-b"),
+        ("Lyon\n=cmd", "Lyon\n'=cmd"),
+        (" =1+1", "' =1+1"),
+        ('"=1+1', "'\"=1+1"),
+        ("\uff1dSUM(A1)", "'\uff1dSUM(A1)"),
+        ("Nice - Côte d'Azur; Paris", "Nice - Côte d'Azur; Paris"),
+        ("red\x1b[31m\x1b]0;owned\x07\x9b2J", "red\ufffd[31m\ufffd]0;owned\ufffd\ufffd2J"),
+        ("over\rwrite", "over\ufffdwrite"),
     ],
 )
-def test_csv_cells_cannot_become_formulas(value: str, safe: str) -> None:
+def test_csv_cells_cannot_become_formulas_or_terminal_commands(value: str, safe: str) -> None:
     assert csv_safe(value) == safe
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d")
+
+
+def _cells_in_any_locale(body: str) -> list[str]:
+    """The cells a spreadsheet could make of `body`: read as CSV with a comma or a
+    semicolon, or split naively on either, line by line."""
+    cells = [cell for row in csv.reader(io.StringIO(body)) for cell in row]
+    cells += [cell for row in csv.reader(io.StringIO(body), delimiter=";") for cell in row]
+    cells += re.split(r"[,;\n]", body)
+    return [cell.strip(' "') for cell in cells]
+
+
+def test_csv_export_holds_no_formula_and_no_control_character_in_any_locale() -> None:
+    letter = LetterFactory(slug="fair", signer_fields=["comment", "city"])
+    SignatureFactory(letter=letter, name="Bob;=1+2;@SUM(A1)", verified=True)
+    SignatureFactory(letter=letter, name='x";=HYPERLINK("http://evil")', verified=True)
+    SignatureFactory(
+        letter=letter,
+        name="Eve",
+        comment="fine\x1b]0;pwned\x07\x1b[2J,-2+3",
+        city="\x9b31m",
+        verified=True,
+    )
+    out = StringIO()
+    call_command("export_signatures", "fair", stdout=out, stderr=StringIO())
+    body = out.getvalue()
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", body.replace("\r\n", "\n"))
+    risky = [cell for cell in _cells_in_any_locale(body) if cell.startswith(FORMULA_STARTS)]
+    assert risky == []
+    names = [row["name"] for row in csv.DictReader(io.StringIO(body))]
+    assert "Bob;'=1+2;'@SUM(A1)" in names
 
 
 def test_export_command_writes_counted_signatures_only(tmp_path) -> None:

@@ -2,12 +2,13 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from core.output import TerminalSafeCommand
 from letters.importing import LetterFileError, letter_import, parse_letter_bundle
 
 
-class Command(BaseCommand):
+class Command(TerminalSafeCommand):
     help = (
         "Create or update a letter from a Markdown file with a YAML front-matter header, "
         "and the translations its `translations:` key lists."

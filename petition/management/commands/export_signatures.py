@@ -1,14 +1,14 @@
-import sys
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from core.output import TerminalSafeCommand
 from letters.models import Letter
 from petition.exports import signatures_csv
 
 
-class Command(BaseCommand):
+class Command(TerminalSafeCommand):
     help = "Write a letter's counted signatures as CSV (streamed, constant memory)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         letter = Letter.objects.filter(slug=slug).first()
         if letter is None:
             raise CommandError(f"No letter with slug {slug!r}.")
-        target = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+        target = output.open("w", encoding="utf-8", newline="") if output else self.stdout
         rows = 0
         try:
             for line in signatures_csv(letter, include_email=include_email):
