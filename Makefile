@@ -6,9 +6,10 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 HOST ?= 127.0.0.1
+COMMA := ,
 export PORT
 
-.PHONY: run test install messages migrate demo serve worker beat lint check clean axe
+.PHONY: run test install messages migrate demo serve worker worker-bulk beat lint check clean axe
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,8 +46,15 @@ serve: $(STAMP) messages
 	$(PY) manage.py migrate --noinput
 	exec $(BIN)/gunicorn config.wsgi --bind 0.0.0.0:$(PORT) --workers $${WEB_CONCURRENCY:-3} --access-logfile -
 
+# Two workers, so a delivery PDF or a bulk job never holds up a verification email:
+# `make worker` serves the "signing" queue, `make worker-bulk` the "mail" and "bulk" ones.
+# QUEUES picks others (QUEUES=signing,mail,bulk: one worker for everything).
+worker: QUEUES ?= signing
 worker: $(STAMP) messages
-	$(BIN)/celery -A config worker --loglevel INFO --concurrency $${WORKER_CONCURRENCY:-4}
+	exec $(BIN)/celery -A config worker --loglevel INFO --queues $(QUEUES) --hostname $(subst $(COMMA),+,$(QUEUES))@%h --concurrency $${WORKER_CONCURRENCY:-4}
+
+worker-bulk: $(STAMP) messages
+	exec $(BIN)/celery -A config worker --loglevel INFO --queues mail,bulk --hostname bulk@%h --concurrency $${BULK_WORKER_CONCURRENCY:-2}
 
 beat: $(STAMP)
 	$(BIN)/celery -A config beat --loglevel INFO --schedule $${CELERY_BEAT_SCHEDULE_FILE:-/tmp/celerybeat-schedule}

@@ -8,9 +8,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "worker", "worker-bulk", "beat")
+WORKERS = ("worker", "worker-bulk")
 CORE_VARIABLES = (
     "DATABASE_URL",
     "REDIS_URL",
@@ -73,7 +75,8 @@ def container_ports(name: str) -> set[int]:
 def makefile_recipe(target: str) -> str:
     """The recipe lines of one Makefile target, joined."""
     lines = (ROOT / "Makefile").read_text().splitlines()
-    start = next(i for i, line in enumerate(lines) if re.match(rf"{target}\s*:(?!=)", line))
+    # The rule line, not a target-specific variable (`worker: QUEUES ?= signing`).
+    start = next(i for i, line in enumerate(lines) if re.match(rf"{target}\s*:(?!=)[^=]*$", line))
     recipe = []
     for line in lines[start + 1 :]:
         if not line.startswith("\t"):
@@ -83,7 +86,8 @@ def makefile_recipe(target: str) -> str:
 
 
 def test_compose_defines_web_worker_beat_postgres_redis_and_a_mail_catcher() -> None:
-    assert {"web", "worker", "beat", "postgres", "redis", "mailpit"} <= set(compose()["services"])
+    services = {"web", "worker", "worker-bulk", "beat", "postgres", "redis", "mailpit"}
+    assert services <= set(compose()["services"])
 
 
 def test_web_runs_gunicorn_on_config_wsgi() -> None:
@@ -106,7 +110,63 @@ def test_image_collects_the_static_files_web_does_not_collect_at_start() -> None
 
 
 def test_worker_runs_the_celery_worker_of_the_config_app() -> None:
-    assert command_words("worker")[:4] == ["celery", "-A", "config", "worker"]
+    for name in WORKERS:
+        assert command_words(name)[:4] == ["celery", "-A", "config", "worker"], name
+
+
+def worker_queues(words: list[str]) -> set[str]:
+    """The queues a `celery worker` command line consumes (all declared ones without -Q)."""
+    for flag in ("-Q", "--queues"):
+        if flag in words:
+            return set(words[words.index(flag) + 1].split(","))
+        prefix = f"{flag}="
+        for word in words:
+            if word.startswith(prefix):
+                return set(word.removeprefix(prefix).split(","))
+    return set(settings.CELERY_TASK_QUEUES)
+
+
+def routed_queues() -> set[str]:
+    routes = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    return routes | {settings.CELERY_TASK_DEFAULT_QUEUE}
+
+
+def compose_workers() -> dict[str, set[str]]:
+    return {
+        name: worker_queues(command_words(name))
+        for name in compose()["services"]
+        if command_words_or_empty(name)[:4] == ["celery", "-A", "config", "worker"]
+    }
+
+
+def command_words_or_empty(name: str) -> list[str]:
+    return command_words(name) if "command" in service(name) else []
+
+
+def test_every_queue_settings_route_to_has_a_compose_worker() -> None:
+    consumed = set().union(*compose_workers().values())
+    assert routed_queues() <= consumed, f"no compose worker takes {routed_queues() - consumed}"
+
+
+def test_routed_queues_are_declared_queues() -> None:
+    assert routed_queues() <= set(settings.CELERY_TASK_QUEUES)
+
+
+def test_the_signing_worker_takes_no_slow_queue() -> None:
+    # A PDF or a bulk job on the signing worker could again hold up verification emails.
+    workers = compose_workers()
+    assert workers["worker"] == {"signing"}
+    for name, queues in workers.items():
+        if "signing" in queues:
+            assert queues == {"signing"}, name
+
+
+def test_makefile_workers_take_the_same_queues_as_compose() -> None:
+    signing = makefile_recipe("worker").replace("$(QUEUES)", "signing")
+    assert worker_queues(shlex.split(signing)) == compose_workers()["worker"]
+    bulk = makefile_recipe("worker-bulk")
+    assert worker_queues(shlex.split(bulk)) == compose_workers()["worker-bulk"]
+    assert "worker: QUEUES ?= signing" in (ROOT / "Makefile").read_text()
 
 
 def test_beat_runs_the_celery_beat_of_the_config_app() -> None:
@@ -122,6 +182,7 @@ def test_makefile_serve_runs_the_same_gunicorn_app_as_compose_web() -> None:
 
 def test_makefile_worker_runs_the_same_celery_command_as_compose_worker() -> None:
     assert " ".join(command_words("worker")[:4]) in makefile_recipe("worker")
+    assert " ".join(command_words("worker-bulk")[:4]) in makefile_recipe("worker-bulk")
 
 
 def test_makefile_beat_runs_the_same_celery_command_as_compose_beat() -> None:
@@ -136,7 +197,7 @@ def test_app_services_set_only_variables_that_settings_read() -> None:
 
 
 def test_web_and_worker_set_the_core_variables() -> None:
-    for name in ("web", "worker"):
+    for name in ("web", *WORKERS):
         missing = [key for key in CORE_VARIABLES if not raw_environment(name).get(key)]
         assert not missing, f"{name} does not set {missing}"
 
@@ -144,6 +205,7 @@ def test_web_and_worker_set_the_core_variables() -> None:
 def test_web_worker_and_beat_share_one_image_and_one_environment() -> None:
     assert {str(service(name).get("build")) for name in APP_SERVICES} == {"."}
     assert environment("worker") == environment("web")
+    assert environment("worker-bulk") == environment("web")
     assert environment("beat") == environment("web")
 
 
@@ -228,12 +290,12 @@ def test_default_site_url_is_the_published_web_port_on_an_allowed_host() -> None
 
 def test_only_postgres_and_the_shared_media_keep_data_in_volumes() -> None:
     with_volumes = {name for name, spec in compose()["services"].items() if spec.get("volumes")}
-    assert with_volumes == {"postgres", "web", "worker"}
+    assert with_volumes == {"postgres", "web", *WORKERS}
 
 
 def test_web_and_worker_share_the_media_volume_at_media_root() -> None:
-    # The worker writes delivery PDFs that web hands out: both must see the same files.
+    # The workers write delivery PDFs that web hands out: all must see the same files.
     media_root = environment("web")["MEDIA_ROOT"]
-    for name in ("web", "worker"):
+    for name in ("web", *WORKERS):
         assert service(name)["volumes"] == [f"media:{media_root}"], name
     assert "media" in compose()["volumes"]

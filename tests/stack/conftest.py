@@ -1,4 +1,5 @@
-"""The production stack as separate processes: gunicorn, a Celery worker, an SMTP sink.
+"""The production stack as separate processes: gunicorn, the two Celery workers (signing;
+mail and bulk), beat, an SMTP sink.
 
 These tests need PostgreSQL and Redis (DATABASE_URL and REDIS_URL set for the run);
 `make test` runs them in its second pass.
@@ -52,11 +53,19 @@ class Stack:
         self.processes[name] = process
         return process
 
-    def start_worker(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, concurrency: int = 2, *, name: str = "worker", queues: str = "signing"
+    ) -> subprocess.Popen[bytes]:
+        """A Celery worker as compose runs it: "worker" takes the signing queue,
+        "worker-bulk" (start_bulk_worker) the mail and bulk ones."""
         return self.start(
-            "worker", str(BIN / "celery"), "-A", "config", "worker", "--loglevel", "INFO",
+            name, str(BIN / "celery"), "-A", "config", "worker", "--loglevel", "INFO",
+            "--queues", queues, "--hostname", f"{name}@%h",
             "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
         )  # fmt: skip
+
+    def start_bulk_worker(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
+        return self.start_worker(concurrency, name="worker-bulk", queues="mail,bulk")
 
     def start_beat(self) -> subprocess.Popen[bytes]:
         return self.start(
@@ -169,6 +178,7 @@ def stack(
             "--workers", "2", "--access-logfile", "-",
         )  # fmt: skip
         stack.start_worker()
+        stack.start_bulk_worker()
         stack.start_beat()
         try:
             wait_until_healthy(f"{stack.base_url}/health/")
