@@ -27,6 +27,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.html import escape
 from django.utils.http import http_date
 
+from core.output import without_controls, xml_chars
 from letters.models import Letter
 
 from .selectors import letter_signature_counts
@@ -214,7 +215,8 @@ def _badge_value(payload: dict[str, object], with_goal: bool, language: str) -> 
 def badge_svg(request: HttpRequest, slug: str) -> HttpResponse:
     """A flat badge with the count (and the goal with ?goal=1); ?label= sets its left text,
     ?lang= how the number is written (default: as the letter's language writes it)."""
-    label = request.GET.get("label", "signatures").strip() or "signatures"
+    # An SVG is XML: a code point XML 1.0 does not allow would make the whole badge unreadable.
+    label = xml_chars(without_controls(request.GET.get("label", ""))).strip() or "signatures"
     if len(label) > 40:
         return public_headers(
             HttpResponse("`label` is at most 40 characters.", status=400, content_type="text/plain")

@@ -165,6 +165,36 @@ def test_badge_is_valid_svg_with_the_count_and_goal(client: Client, tally) -> No
     assert not response.cookies
 
 
+def test_badge_with_a_control_character_in_its_label_is_still_well_formed(client: Client) -> None:
+    from xml.etree import ElementTree
+
+    LetterFactory(slug="fair")
+    response = client.get("/embed/fair/badge.svg?label=a%01b")
+    assert response.status_code == 200
+    root = ElementTree.fromstring(response.content)
+    assert "a\ufffdb" in [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def test_badge_label_of_any_code_point_gives_well_formed_xml(client: Client) -> None:
+    from xml.etree import ElementTree
+
+    LetterFactory(slug="fair")
+    code_points = [
+        *range(0x00, 0x100),
+        *range(0xD7F8, 0xD800),
+        *range(0xE000, 0xE008),
+        *range(0xFDD0, 0xFDF0),
+        *range(0xFFF8, 0x10000),
+        0x1F600,
+        0x10FFFF,
+    ]
+    for start in range(0, len(code_points), 39):
+        label = "".join(chr(c) for c in code_points[start : start + 39])
+        response = client.get("/embed/fair/badge.svg", {"label": label})
+        assert response.status_code == 200, label
+        ElementTree.fromstring(response.content)
+
+
 def test_badge_label_is_escaped_never_reflected_raw(client: Client) -> None:
     from xml.etree import ElementTree
 
