@@ -112,6 +112,23 @@ class SignatureForm(forms.Form):
             if not letter.collects(field):
                 del self.fields[field]
 
+    # The letter's optional details, shown behind a disclosure so the form stays short.
+    OPTIONAL = ("title", "organization", "city", "country", "comment")
+    CHOICES = ("show_name", "keep_name", "consent")
+
+    @property
+    def optional_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.OPTIONAL if name in self.fields]
+
+    @property
+    def optional_fields_open(self) -> bool:
+        """Open the disclosure when one of its fields has an error or a value typed."""
+        return any(field.errors or field.value() for field in self.optional_fields)
+
+    @property
+    def choice_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.CHOICES if name in self.fields]
+
     def full_clean(self) -> None:
         super().full_clean()
         # The page comes back with the errors; without any script, autofocus is what puts

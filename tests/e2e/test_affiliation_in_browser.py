@@ -47,6 +47,7 @@ def test_signer_verifies_an_affiliation_by_email_and_the_letter_shows_it(
     page.goto(f"{base}/letters/fair-terms/")
     page.get_by_label("Full name").fill("Grace Hopper")
     page.get_by_label("Email").fill("grace@example.net")
+    page.get_by_text("Add your title, organization or a comment").click()
     page.get_by_label("Title or occupation").fill("Illustrator")
     page.get_by_label("Organization").fill("Example Studio")
     page.get_by_label("I agree that my signature").check()

@@ -72,6 +72,7 @@ def test_french_signer_verifies_an_affiliation_reconfirms_a_material_edit_then_w
     assert page.locator("html").get_attribute("lang") == "fr"
     page.locator("input[name=name]").fill("Camille Durand")
     page.locator("input[name=email]").fill("camille@example.net")
+    page.locator("#sign .more-fields summary").click()
     page.locator("input[name=title]").fill("Illustratrice")
     page.locator("input[name=organization]").fill("Atelier Exemple")
     page.locator("input[name=consent]").check()

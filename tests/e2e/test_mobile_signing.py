@@ -50,6 +50,7 @@ def test_a_reader_signs_and_confirms_on_a_phone(
     expect(name).to_be_in_viewport()
     name.fill("Mobile Signer")
     page.get_by_label("Email").fill("mobile.signer@example.org")
+    page.get_by_text("Add your title, organization or a comment").click()
     page.get_by_label("City").fill("Porto")
     page.get_by_label("I agree that my signature").check()
     box = page.get_by_role("button", name="Sign", exact=True).bounding_box()

@@ -31,6 +31,8 @@ def test_sign_confirm_by_email_and_see_the_count_rise(page, live_server, letter:
 
     page.get_by_label("Full name").fill("Grace Example")
     page.get_by_label("Email").fill("Grace@Example.org")
+    # The optional details wait behind a disclosure that keeps the Sign button on screen.
+    page.get_by_text("Add your title, organization or a comment").click()
     page.get_by_label("Organization").fill("Harbour Lane Collective")
     page.get_by_label("Country").select_option("FR")
     page.get_by_label("I agree that my signature").check()

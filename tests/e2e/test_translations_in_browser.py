@@ -72,6 +72,7 @@ def test_a_french_reader_signs_the_french_letter_on_the_shared_count(
 
     page.locator("#sign input[name=name]").fill("Camille Martin")
     page.locator("#sign input[name=email]").fill("camille@example.fr")
+    page.locator("#sign .more-fields summary").click()
     page.locator("#sign input[name=city]").fill("Lyon")
     page.locator("#sign input[name=consent]").check()
     page.locator("#sign button[type=submit]").click()

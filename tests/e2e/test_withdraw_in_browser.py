@@ -36,6 +36,7 @@ def test_signer_hides_their_name_then_withdraws_and_the_count_drops(
     page.goto(f"{base}/letters/second-thoughts/")
     page.get_by_label("Full name").fill("Grace Secondthought")
     page.get_by_label("Email").fill("grace@example.org")
+    page.get_by_text("Add your title, organization or a comment").click()
     page.get_by_label("Organization").fill("Harbour Lane Collective")
     page.get_by_label("I agree that my signature").check()
     page.get_by_role("button", name="Sign", exact=True).click()
