@@ -91,3 +91,14 @@ bench: $(BENCH_STAMP)
 	    || echo "bench: could not install wrk; the read-path part will be skipped"; \
 	else echo "bench: wrk is missing (as root: apt-get install wrk); the read-path part will be skipped"; fi
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# The documentation site (docs/, mkdocs.yml) into site/; --strict makes any warning, such
+# as a broken link, fail. The API reference and benchmark tables are written at build time.
+.PHONY: docs
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e ".[dev,docs]"
+	@touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
