@@ -4,13 +4,19 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from petition.models import OutboundEmail
 from petition.outbox import outbox_enqueue_message
 
+from .models import User
+
 INVITED_EMAIL_SESSION_KEY = "account_verified_email"
+# RFC 5321's limit on a forward path, less its angle brackets; the user model's too.
+EMAIL_MAX_LENGTH = 254
 
 
 def signup_domain_allowed(email: str) -> bool:
@@ -27,6 +33,18 @@ class AccountAdapter(DefaultAccountAdapter):
         if settings.SIGNUP_MODE in ("open", "domains"):
             return True
         return bool(request.session.get(INVITED_EMAIL_SESSION_KEY))
+
+    def clean_email(self, email: str) -> str:
+        """Every address typed into allauth's forms (sign-up, add an address, password
+        reset): refused when longer than the user model stores, since allauth would
+        otherwise cut it to fit and keep an address with no @."""
+        limit = User._meta.get_field("email").max_length or EMAIL_MAX_LENGTH
+        if len(email) > limit:
+            raise ValidationError(
+                _("Enter an email address of at most %(limit)d characters (it has %(length)d).")
+                % {"limit": limit, "length": len(email)}
+            )
+        return super().clean_email(email)
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         """Render the email as allauth would, then queue it in the outbox instead of
