@@ -9,6 +9,7 @@ no database query at all.
 import contextlib
 import io
 import time
+import unicodedata
 from functools import cache
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from PIL import Image, ImageDraw, ImageFont
 
+from core.progress import goal_percent
 from petition.embed import conditional, count_payload, public_get, public_headers
 
 from .pdfwriter import DEJAVU_DIR, dejavu_files
@@ -44,16 +46,34 @@ def font(size: int, bold: bool = False, directory: Path = DEJAVU_DIR) -> FontTyp
     return ImageFont.load_default(size)
 
 
+def _pieces(draw: ImageDraw.ImageDraw, word: str, face: FontType, width: int) -> list[str]:
+    """`word` cut into pieces no wider than `width` (a long address or compound has no
+    space to break at); never between a character and the marks that combine with it."""
+    if draw.textlength(word, font=face) <= width:
+        return [word]
+    pieces: list[str] = []
+    piece = ""
+    for char in word:
+        joins = unicodedata.combining(char) or char in "\u200c\u200d"
+        if piece and not joins and draw.textlength(piece + char, font=face) > width:
+            pieces.append(piece)
+            piece = char
+        else:
+            piece += char
+    return [*pieces, piece]
+
+
 def _wrap(draw: ImageDraw.ImageDraw, text: str, face: FontType, width: int) -> list[str]:
     lines: list[str] = []
     line = ""
     for word in text.split():
-        candidate = f"{line} {word}" if line else word
-        if draw.textlength(candidate, font=face) <= width or not line:
-            line = candidate
-        else:
-            lines.append(line)
-            line = word
+        for piece in _pieces(draw, word, face, width):
+            candidate = f"{line} {piece}" if line else piece
+            if draw.textlength(candidate, font=face) <= width or not line:
+                line = candidate
+            else:
+                lines.append(line)
+                line = piece
     if line:
         lines.append(line)
     return lines
@@ -62,15 +82,17 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, face: FontType, width: int) -> l
 def _title_lines(draw: ImageDraw.ImageDraw, title: str) -> tuple[list[str], FontType, int]:
     """The largest size at which the title fits in four lines; cut with an ellipsis if
     even the smallest does not."""
+    width = WIDTH - 2 * PAD
     for size in (64, 56, 48, 42):
         face = font(size, bold=True)
-        lines = _wrap(draw, title, face, WIDTH - 2 * PAD)
+        lines = _wrap(draw, title, face, width)
         if len(lines) <= 4:
             return lines, face, size
     lines = lines[:4]
-    while draw.textlength(lines[-1] + "…", font=face) > WIDTH - 2 * PAD and " " in lines[-1]:
-        lines[-1] = lines[-1].rsplit(" ", 1)[0]
-    lines[-1] += "…"
+    last = lines[-1]
+    while last and draw.textlength(last + "…", font=face) > width:
+        last = last.rsplit(" ", 1)[0] if " " in last else last[:-1]
+    lines[-1] = last + "…"
     return lines, face, size
 
 
@@ -105,7 +127,7 @@ def og_png(*, title: str, count: int, goal: int | None, closed: bool, language: 
                 end = PAD + max(22, int((WIDTH - 2 * PAD) * share))
                 draw.rounded_rectangle((PAD, bar_y, end, bar_y + 22), radius=11, fill=ACCENT)
             goal_text = _("%(percent)s%% of the goal of %(goal)s") % {
-                "percent": int(100 * share),
+                "percent": goal_percent(count, goal),
                 "goal": formats.number_format(goal, force_grouping=True),
             }
             goal_width = draw.textlength(goal_text, font=font(26))

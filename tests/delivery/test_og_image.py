@@ -87,3 +87,35 @@ def test_letter_page_announces_the_large_image(client: Client, settings) -> None
     assert '<meta property="og:image:height" content="630">' in page
     assert "og:image:alt" in page
     assert '<meta name="twitter:card" content="summary_large_image">' in page
+
+
+def _ink_in_the_right_margin(png: bytes) -> int:
+    """Pixels that are not the paper colour right of the text column, in the title's rows."""
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    paper = image.getpixel((og.WIDTH - 2, 300))
+    margin = range(og.WIDTH - og.PAD + 8, og.WIDTH)
+    return sum(1 for x in margin for y in range(100, 420) if image.getpixel((x, y)) != paper)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "W" * 60,
+        "Stop " + "https://example.org/" + "verylongpath" * 12,
+        "Rechtsschutzversicherungsgesellschaften" * 3 + " fordern",
+        "W" * 200,
+        "We\u0301" * 80,  # combining accents stay on their letter
+    ],
+)
+def test_a_word_wider_than_the_line_is_broken_inside_the_image(title: str) -> None:
+    png = og.og_png(title=title, count=5, goal=None, closed=False, language="en")
+    assert _ink_in_the_right_margin(png) == 0
+
+
+def test_a_broken_word_keeps_all_its_letters_when_it_fits_in_four_lines() -> None:
+    from PIL import ImageDraw
+
+    draw = ImageDraw.Draw(Image.new("RGB", (10, 10)))
+    lines, face, _size = og._title_lines(draw, "A " + "W" * 40 + " b")
+    assert "".join(lines).replace(" ", "") == "A" + "W" * 40 + "b"
+    assert all(draw.textlength(line, font=face) <= og.WIDTH - 2 * og.PAD for line in lines)
