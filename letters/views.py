@@ -1,6 +1,12 @@
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
+from core.progress import goal_percent
 from petition.forms import SignatureForm
 from petition.selectors import letter_latest_public_signatures, letter_signature_counts
 
@@ -18,13 +24,63 @@ from .markdown import markdown_excerpt
 from .models import Letter, LetterTranslation
 from .permissions import letter_role
 
+HOME_SORTS = ("signed", "newest")
+HOME_OPEN_LIMIT = 60
+HOME_CLOSED_LIMIT = 6
+
 
 def home(request: HttpRequest) -> HttpResponse:
-    letters = list(Letter.objects.accepting_signatures())
-    counts = letter_signature_counts(letter.pk for letter in letters)
-    for letter in letters:
-        letter.signature_count = counts[letter.pk]
-    return render(request, "letters/home.html", {"letters": letters})
+    """Open letters with their counts (most signed first, or newest), a search over titles
+    and recipients, a few recently closed letters, and a way to start a letter."""
+    query = "".join(ch for ch in request.GET.get("q", "") if ch.isprintable())[:100].strip()
+    sort = request.GET.get("sort", "")
+    sort = sort if sort in HOME_SORTS else HOME_SORTS[0]
+    found = Q(title__icontains=query) | Q(recipient__icontains=query) if query else Q()
+    open_letters = list(
+        Letter.objects.accepting_signatures().filter(found).order_by("-published_at", "-pk")
+    )
+    closed_letters = list(
+        Letter.objects.public()
+        .filter(found)
+        .exclude(pk__in=[letter.pk for letter in open_letters])
+        .order_by("-published_at", "-pk")[:HOME_CLOSED_LIMIT]
+    )
+    counts = letter_signature_counts(letter.pk for letter in [*open_letters, *closed_letters])
+    if sort == "signed":
+        open_letters.sort(key=lambda letter: counts[letter.pk], reverse=True)
+    cards = [
+        LetterCard(letter, counts[letter.pk], goal_percent(counts[letter.pk], letter.goal))
+        for letter in open_letters[:HOME_OPEN_LIMIT]
+    ]
+    closed_cards = [
+        LetterCard(letter, counts[letter.pk], goal_percent(counts[letter.pk], letter.goal))
+        for letter in closed_letters
+    ]
+    if request.user.is_authenticated:
+        start_url = reverse("letter_new")
+    elif settings.SIGNUP_MODE != "closed":
+        start_url = reverse("account_signup")
+    else:
+        start_url = ""
+    return render(
+        request,
+        "letters/home.html",
+        {
+            "letters": cards,
+            "closed_letters": closed_cards,
+            "query": query,
+            "sort": sort,
+            "more": len(open_letters) > HOME_OPEN_LIMIT,
+            "start_url": start_url,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class LetterCard:
+    letter: Letter
+    signature_count: int
+    goal_percent: int | None
 
 
 def letter_context(letter: Letter, form: SignatureForm | None = None) -> dict[str, object]:
@@ -33,7 +89,7 @@ def letter_context(letter: Letter, form: SignatureForm | None = None) -> dict[st
         "letter": letter,
         "named_signatories": list(letter.named_signatories.all()),
         "signature_count": count,
-        "progress_percent": min(100, round(100 * count / letter.goal)) if letter.goal else None,
+        "progress_percent": goal_percent(count, letter.goal),
         "latest_signatures": letter_latest_public_signatures(letter),
         "form": form or SignatureForm(letter=letter),
         "description": markdown_excerpt(letter.body),

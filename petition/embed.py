@@ -9,7 +9,6 @@ import contextlib
 import functools
 import hashlib
 import json
-import math
 import re
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from django.utils.html import escape
 from django.utils.http import http_date
 
 from core.output import without_controls, xml_chars
+from core.progress import goal_percent
 from letters.models import Letter
 
 from .selectors import letter_signature_counts
@@ -323,7 +323,7 @@ def widget_context(payload: dict[str, Any], options: WidgetOptions) -> dict[str,
         "title": payload["title"],
         "count": count,
         "goal": goal,
-        "percent": min(100, math.floor(100 * count / goal)) if goal else None,
+        "percent": goal_percent(count, goal),
         "count_on_bar": min(count, goal) if goal else None,
         "is_open": payload["status"] == Letter.Status.OPEN,
         "letter_url": settings.SITE_URL + payload["url"],

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from letters.models import Letter
-from tests.factories import LetterFactory, NamedSignatoryFactory, SignatureFactory
+from tests.factories import LetterFactory, NamedSignatoryFactory, SignatureFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,46 @@ def test_home_lists_open_letters_with_their_counts(client: Client, tally) -> Non
     assert "Fair terms for artists" in page
     assert "<strong>3</strong>" in page
     assert "A draft nobody may see" not in page
-    assert "A closed letter" not in page
+    open_part, _, closed_part = page.partition("Recently closed")
+    assert "A closed letter" not in open_part
+    assert "A closed letter" in closed_part
+
+
+def test_home_orders_by_most_signed_or_newest_and_searches(client: Client, tally) -> None:
+    quiet = LetterFactory(title="Quiet but newest", recipient="The city council")
+    busy = LetterFactory(
+        title="Busy and older", published_at=quiet.published_at - timedelta(days=3)
+    )
+    SignatureFactory.create_batch(4, letter=busy, verified=True)
+    SignatureFactory.create_batch(1, letter=quiet, verified=True)
+    tally()
+    by_count = client.get("/").content.decode()
+    assert by_count.index("Busy and older") < by_count.index("Quiet but newest")
+    newest = client.get("/?sort=newest").content.decode()
+    assert newest.index("Quiet but newest") < newest.index("Busy and older")
+    found = client.get("/?q=council").content.decode()
+    assert "Quiet but newest" in found
+    assert "Busy and older" not in found
+    # A hostile query or order is ignored, never an error.
+    assert client.get("/?q=%00%1b[31m&sort=%00").status_code == 200
+
+
+def test_home_shows_the_goal_percent_rounded_down(client: Client, tally) -> None:
+    letter = LetterFactory(title="Nearly there", goal=1000)
+    SignatureFactory.create_batch(3, letter=letter, verified=True)
+    tally()
+    page = client.get("/").content.decode()
+    assert "0%" in page  # 3 of 1,000: 0.3 % reads 0 %, never rounded up
+
+
+def test_start_a_letter_shows_only_where_someone_can_start_one(client: Client, settings) -> None:
+    settings.SIGNUP_MODE = "closed"
+    assert "Start a letter" not in client.get("/").content.decode()
+    settings.SIGNUP_MODE = "open"
+    assert "Start a letter" in client.get("/").content.decode()
+    settings.SIGNUP_MODE = "closed"
+    client.force_login(UserFactory())
+    assert "Start a letter" in client.get("/").content.decode()
 
 
 def test_letter_page_shows_text_recipient_and_named_signatories_apart(
