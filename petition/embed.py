@@ -72,7 +72,7 @@ def _payload_from_database(slug: str) -> dict[str, object] | str:
         "count": letter_signature_counts([letter.pk])[letter.pk],
         "goal": letter.goal,
         "status": letter.public_status,
-        "url": letter.get_absolute_url(),
+        "url": settings.SITE_URL + letter.get_absolute_url(),
         "language": letter.language,
     }
     return {**figures, "updated_at": _stable_updated_at(slug, figures)}
@@ -326,7 +326,7 @@ def widget_context(payload: dict[str, Any], options: WidgetOptions) -> dict[str,
         "percent": goal_percent(count, goal),
         "count_on_bar": min(count, goal) if goal else None,
         "is_open": payload["status"] == Letter.Status.OPEN,
-        "letter_url": settings.SITE_URL + payload["url"],
+        "letter_url": payload["url"],
         "count_url": reverse("embed_count_json", args=[payload["slug"]]),
         "options": options,
         "SITE_NAME": settings.SITE_NAME,
