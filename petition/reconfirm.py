@@ -13,7 +13,6 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
@@ -23,7 +22,7 @@ from letters.models import AuditEntry, Letter, LetterVersion
 
 from .models import OutboundEmail, Signature
 from .outbox import outbox_enqueue, outbox_nudge
-from .tokens import LinkInvalid, _read_token
+from .tokens import LinkInvalid, _read_token, make_signature_token
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +34,7 @@ class NotReconfirmable(Exception):
 
 
 def make_reconfirm_token(*, signature_id: int, letter_id: int) -> str:
-    return signing.dumps([signature_id, letter_id], salt=RECONFIRM_SALT, compress=False)
+    return make_signature_token(signature_id=signature_id, letter_id=letter_id, salt=RECONFIRM_SALT)
 
 
 def read_reconfirm_token(token: str) -> tuple[int, int]:

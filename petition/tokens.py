@@ -1,7 +1,10 @@
-"""Signed, expiring links for signers."""
+"""Sealed, expiring links for signers: a token reveals neither the signature's row id nor
+its letter's (core/sealed.py)."""
 
 from django.conf import settings
 from django.core import signing
+
+from core.sealed import TokenExpired, TokenInvalid, seal, unseal
 
 VERIFY_SALT = "petition.signature.verify"
 MANAGE_SALT = "petition.signature.manage"
@@ -15,12 +18,16 @@ class LinkExpired(Exception):
     """The link was genuine but is too old."""
 
 
+def make_signature_token(*, signature_id: int, letter_id: int, salt: str) -> str:
+    return seal([signature_id, letter_id], salt=salt)
+
+
 def make_verification_token(*, signature_id: int, letter_id: int) -> str:
-    return signing.dumps([signature_id, letter_id], salt=VERIFY_SALT, compress=False)
+    return make_signature_token(signature_id=signature_id, letter_id=letter_id, salt=VERIFY_SALT)
 
 
 def make_manage_token(*, signature_id: int, letter_id: int) -> str:
-    return signing.dumps([signature_id, letter_id], salt=MANAGE_SALT, compress=False)
+    return make_signature_token(signature_id=signature_id, letter_id=letter_id, salt=MANAGE_SALT)
 
 
 def read_verification_token(token: str) -> tuple[int, int]:
@@ -35,11 +42,11 @@ def read_manage_token(token: str) -> tuple[int, int]:
 
 def _read_token(token: str, *, salt: str, max_age: int) -> tuple[int, int]:
     try:
-        value = signing.loads(token, salt=salt, max_age=max_age)
-    except signing.SignatureExpired:
+        value = unseal(token, salt=salt, max_age=max_age)
+    except TokenExpired:
         raise LinkExpired from None
-    except (signing.BadSignature, ValueError, UnicodeError):
-        raise LinkInvalid from None
+    except TokenInvalid:
+        value = _read_signed_token(token, salt=salt, max_age=max_age)
     if (
         not isinstance(value, list)
         or len(value) != 2
@@ -47,3 +54,14 @@ def _read_token(token: str, *, salt: str, max_age: int) -> tuple[int, int]:
     ):
         raise LinkInvalid
     return value[0], value[1]
+
+
+def _read_signed_token(token: str, *, salt: str, max_age: int) -> object:
+    """A link of the earlier, signed-only form (emailed before tokens were sealed): still
+    good until it expires, after which only sealed tokens remain."""
+    try:
+        return signing.loads(token, salt=salt, max_age=max_age)
+    except signing.SignatureExpired:
+        raise LinkExpired from None
+    except (signing.BadSignature, ValueError, UnicodeError):
+        raise LinkInvalid from None
