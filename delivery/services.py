@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from letters.audit import audit_record
 from letters.models import AuditEntry, Letter
@@ -110,9 +111,12 @@ def delivery_document_build(*, document_id: int) -> DeliveryDocument | None:
             "delivery PDF %s of letter %s stopped at its time limit", document.pk, letter.pk
         )
         minutes = max(1, round(settings.DELIVERY_PDF_TIME_LIMIT / 60))
-        message = _(
+        message = ngettext(
+            "Stopped after %(minutes)d minute, the longest a PDF may take. Try again "
+            "later, or ask the site's operators to raise DELIVERY_PDF_TIME_LIMIT.",
             "Stopped after %(minutes)d minutes, the longest a PDF may take. Try again "
-            "later, or ask the site's operators to raise DELIVERY_PDF_TIME_LIMIT."
+            "later, or ask the site's operators to raise DELIVERY_PDF_TIME_LIMIT.",
+            minutes,
         ) % {"minutes": minutes}
         return _mark_failed(document, partial, message)
     except Exception as error:
