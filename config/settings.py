@@ -5,13 +5,14 @@ emails printed to the console. Setting DATABASE_URL, REDIS_URL and EMAIL_URL mov
 onto PostgreSQL, Redis + Celery and real SMTP without touching code.
 """
 
-import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from core.ratelimit import Rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -352,6 +353,10 @@ PETITION_RATE_LIMITS = {
     "ip_letter_sustained": env.str("RATE_LIMIT_IP_LETTER_SUSTAINED", default="60/3600"),
     "ip_site": env.str("RATE_LIMIT_IP_SITE", default="200/3600"),
     "email": env.str("RATE_LIMIT_EMAIL", default="20/3600"),
+    # Signing attempts of any kind (honeypot and blocked ones too) from one IPv4 address
+    # or IPv6 /64, site-wide. Past it nothing is stored at all, so a flood cannot fill the
+    # disk; below it, quiet attempts stay in the moderation queue as shadow-banned.
+    "ip_hard": env.str("RATE_LIMIT_IP_HARD", default="400/3600"),
     # Requests for a "manage your signature" link (these emails are outside the cap above).
     "manage_ip": env.str("RATE_LIMIT_MANAGE_IP", default="20/3600"),
     "manage_email": env.str("RATE_LIMIT_MANAGE_EMAIL", default="3/3600"),
@@ -362,6 +367,11 @@ PETITION_RATE_LIMITS = {
     "affiliation_address": env.str("RATE_LIMIT_AFFILIATION_ADDRESS", default="3/86400"),
     "affiliation_ip": env.str("RATE_LIMIT_AFFILIATION_IP", default="10/3600"),
     "affiliation_letter": env.str("RATE_LIMIT_AFFILIATION_LETTER", default="50/3600"),
+    # Team invitations: per inviting account, per letter, and per invited address (any
+    # letter). Over a limit the inviter is told to wait and nothing is sent.
+    "invitation_inviter": env.str("RATE_LIMIT_INVITATION_INVITER", default="20/86400"),
+    "invitation_letter": env.str("RATE_LIMIT_INVITATION_LETTER", default="20/86400"),
+    "invitation_address": env.str("RATE_LIMIT_INVITATION_ADDRESS", default="3/86400"),
 }
 # How long a link that verifies an affiliation stays valid (seconds; default 3 days).
 PETITION_AFFILIATION_LINK_MAX_AGE = env.int(
@@ -374,10 +384,10 @@ AFFILIATION_EXTRA_FREEMAIL_DOMAINS = env.list("AFFILIATION_EXTRA_FREEMAIL_DOMAIN
 # address is REMOTE_ADDR, whatever headers say.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 for _name, _rate in PETITION_RATE_LIMITS.items():
-    if not re.fullmatch(r"\s*(off|none|0|\d+/\d+)\s*", _rate, re.IGNORECASE):
-        raise ImproperlyConfigured(
-            f"Rate limit {_name}={_rate!r} is not 'count/seconds' (e.g. 10/60) or 'off'."
-        )
+    try:
+        Rate.parse(_rate)
+    except ValueError as _error:
+        raise ImproperlyConfigured(f"Rate limit {_name}: {_error}.") from None
 # An email not sent this long after it was queued is queued again by the sweeper.
 OUTBOX_REQUEUE_AFTER_SECONDS = env.int("OUTBOX_REQUEUE_AFTER_SECONDS", default=60)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)

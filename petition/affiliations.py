@@ -28,15 +28,15 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.ratelimit import rate_limits_exceeded
 from letters.audit import audit_record
 from letters.models import AffiliationVerification, AuditEntry, Letter, NamedSignatory
 
 from .anomalies import is_disposable_domain
 from .emails import absolute_url
 from .models import OutboundEmail, Signature
-from .normalize import normalize_email
+from .normalize import ip_group, normalize_email
 from .outbox import outbox_nudge
-from .screening import Rate, _hits
 from .tokens import LinkExpired, LinkInvalid
 
 logger = logging.getLogger(__name__)
@@ -284,16 +284,7 @@ def _verification_set(
 def _over_limit(checks: list[tuple[str, str]]) -> bool:
     """Count one send against each (limit name, key); whether any limit is now exceeded.
     Fails open, as signing does: a cache outage must not stop honest verifications."""
-    limits = settings.PETITION_RATE_LIMITS
-    active = [(key, rate) for name, key in checks if (rate := Rate.parse(limits.get(name, "off")))]
-    if not active:
-        return False
-    try:
-        totals = _hits(active)
-    except Exception:
-        logger.warning("cache unavailable; affiliation email limits not applied", exc_info=True)
-        return False
-    return any(total > rate.count for (_, rate), total in zip(active, totals, strict=True))
+    return bool(rate_limits_exceeded(checks, what="affiliation email"))
 
 
 def _rate_limited_error() -> AffiliationError:
@@ -386,7 +377,7 @@ def signature_affiliation_email_send(
         ("affiliation_address", f"aff-to:{email.lower()}"),
     ]
     if ip_address:
-        checks.append(("affiliation_ip", f"aff-ip:{ip_address}"))
+        checks.append(("affiliation_ip", f"aff-ip:{ip_group(ip_address)}"))
     if _over_limit(checks):
         logger.info("affiliation email for signature %s over its rate limit", signature.pk)
         raise _rate_limited_error()

@@ -1,7 +1,7 @@
 """Anomaly flags: signs that signatures may not be what they claim, for moderators to weigh.
 
 A periodic scan looks at the recent signatures of every letter and flags bursts from one
-IP address or email domain within an hour, disposable addresses, names that appear more
+IP address (an IPv6 /64) or email domain within an hour, disposable addresses, names that appear more
 than once, and names on the moderators' watch list. A flag changes nothing by itself: it
 highlights a signature in the moderation queue, with its reason.
 """
@@ -14,27 +14,17 @@ from functools import lru_cache
 from disposable_email_domains import blocklist
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, QuerySet
-from django.db.models.functions import TruncHour
+from django.db.models import Case, CharField, Count, Expression, F, QuerySet, When
+from django.db.models.functions import Substr, TruncHour
 from django.utils import timezone
 
 from letters.models import Letter
 
 from .models import Signature, WatchedName
+from .normalize import IPV4_KEY_PREFIX, IPV6_GROUP_KEY_DIGITS, is_common_provider
 
 logger = logging.getLogger(__name__)
 Flag = Signature.Flag
-
-# Large mail providers: hundreds of their users signing within an hour is just popularity.
-COMMON_PROVIDERS = frozenset(
-    {
-        "gmail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com",
-        "icloud.com", "me.com", "aol.com", "gmx.de", "gmx.net", "web.de", "orange.fr",
-        "free.fr", "laposte.net", "wanadoo.fr", "proton.me", "protonmail.com", "yandex.ru",
-        "mail.ru", "qq.com", "163.com", "t-online.de", "libero.it", "btinternet.com",
-        "comcast.net", "hotmail.fr", "hotmail.co.uk", "yahoo.fr", "yahoo.co.uk", "fastmail.com",
-    }
-)  # fmt: skip
 
 
 @lru_cache(maxsize=1)
@@ -69,24 +59,37 @@ def _add_flag(signature_ids: Iterable[int], flag: str) -> int:
     return changed
 
 
-def _bursts(recent: QuerySet[Signature], field: str, threshold: int) -> list[int]:
-    """Ids of recent signatures in an hour where one value of `field` has `threshold` or
-    more signatures."""
+def _ip_group_key() -> Case:
+    """ip_key cut to the network one client controls (normalize.ip_group): the whole key
+    of an IPv4 address, the /64 of an IPv6 one."""
+    return Case(
+        When(ip_key__startswith=IPV4_KEY_PREFIX, then=F("ip_key")),
+        default=Substr("ip_key", 1, IPV6_GROUP_KEY_DIGITS),
+        output_field=CharField(),
+    )
+
+
+def _bursts(
+    recent: QuerySet[Signature], field: str, threshold: int, *, key: Expression | None = None
+) -> list[int]:
+    """Ids of recent signatures in an hour where one value of `field` (or of `key`, an
+    expression that starts `field`) has `threshold` or more signatures."""
     groups = (
         recent.exclude(**{field: ""})
-        .annotate(hour=TruncHour("created_at"))
-        .values(field, "hour")
+        .annotate(bucket=key or F(field), hour=TruncHour("created_at"))
+        .values("bucket", "hour")
         .annotate(n=Count("id"))
         .filter(n__gte=threshold)
-        .values_list(field, "hour")
+        .values_list("bucket", "hour")
     )
     ids: list[int] = []
     for value, hour in groups:
-        if field == "email_domain" and value in COMMON_PROVIDERS:
+        if field == "email_domain" and is_common_provider(value):
             continue
+        lookup = {f"{field}__startswith" if key is not None else field: value}
         ids.extend(
             recent.filter(
-                **{field: value}, created_at__gte=hour, created_at__lt=hour + timedelta(hours=1)
+                **lookup, created_at__gte=hour, created_at__lt=hour + timedelta(hours=1)
             ).values_list("pk", flat=True)
         )
     return ids
@@ -99,7 +102,8 @@ def letter_flag_anomalies(*, letter: Letter, since: timedelta | None = None) -> 
     recent = Signature.objects.filter(letter=letter, created_at__gte=timezone.now() - window)
     found: dict[str, int] = {}
     found[Flag.BURST_IP] = _add_flag(
-        _bursts(recent, "ip_key", settings.ANOMALY_BURST_PER_IP), Flag.BURST_IP
+        _bursts(recent, "ip_key", settings.ANOMALY_BURST_PER_IP, key=_ip_group_key()),
+        Flag.BURST_IP,
     )
     found[Flag.BURST_DOMAIN] = _add_flag(
         _bursts(recent, "email_domain", settings.ANOMALY_BURST_PER_DOMAIN), Flag.BURST_DOMAIN

@@ -1,7 +1,8 @@
 """Quiet defences against floods: client IPs, rate limits and blocks.
 
 A signature that trips one is stored with a shadow reason and never counts, while the
-signer sees the usual page, so a bot learns nothing from its answers.
+signer sees the usual page, so a bot learns nothing from its answers. Past the hard limit
+nothing is stored at all. Limits key on ip_group: an IPv4 address, or an IPv6 /64.
 """
 
 import ipaddress
@@ -14,29 +15,16 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from core.ratelimit import rate_limits_exceeded
 from letters.models import Letter
 
 from .models import Block, Signature
+from .normalize import ip_group
 
 logger = logging.getLogger(__name__)
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 BLOCKS_CACHE_KEY = "screening:blocks"
 BLOCKS_LOCAL_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class Rate:
-    count: int
-    seconds: int
-
-    @classmethod
-    def parse(cls, text: str) -> "Rate | None":
-        """'10/60' is ten per minute; 'off' or '0' disables the limit."""
-        text = text.strip().lower()
-        if text in {"", "0", "off", "none"}:
-            return None
-        count, _, seconds = text.partition("/")
-        return cls(int(count), int(seconds or 3600))
 
 
 @lru_cache(maxsize=1)
@@ -47,10 +35,14 @@ def _trusted_proxies(spec: str) -> tuple[IPNetwork, ...]:
 
 
 def _parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address, IPv4-mapped IPv6 ones (from dual-stack sockets) as the IPv4 they are."""
     try:
-        return ipaddress.ip_address(value.strip())
+        address = ipaddress.ip_address(value.strip())
     except ValueError:
         return None
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -69,36 +61,6 @@ def client_ip(request: HttpRequest) -> str | None:
         if not any(address in net for net in proxies):
             break
     return str(remote)
-
-
-def _window_key(key: str, rate: Rate) -> str:
-    return f"rl:{key}:{rate.seconds}:{int(time.time() // rate.seconds)}"
-
-
-def _hits(checks: list[tuple[str, Rate]]) -> list[int]:
-    """Count one hit in each fixed window and return the windows' totals.
-
-    On Redis all windows are counted in one round trip; other caches take one call each.
-    """
-    keys = [(_window_key(key, rate), rate.seconds + 5) for key, rate in checks]
-    backend = getattr(cache, "_cache", None)
-    if hasattr(backend, "get_client"):
-        pipe = backend.get_client(write=True).pipeline(transaction=False)
-        for cache_key, ttl in keys:
-            full_key = cache.make_and_validate_key(cache_key)
-            pipe.incr(full_key)
-            pipe.expire(full_key, ttl, nx=True)
-        return [int(n) for n in pipe.execute()[::2]]
-    totals = []
-    for cache_key, ttl in keys:
-        if cache.add(cache_key, 1, timeout=ttl):
-            totals.append(1)
-        else:
-            try:
-                totals.append(cache.incr(cache_key))
-            except ValueError:  # expired between add and incr
-                totals.append(1)
-    return totals
 
 
 _local_blocks: list[tuple[float, list[tuple[str, str, int | None]]]] = []
@@ -150,37 +112,50 @@ def blocked_reason(*, letter: Letter, ip: str | None, email_domain: str) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class Screening:
+    """What to do with one signing attempt: store it (with `shadow_reason`, "" if it may
+    count), or, past the hard limit, store nothing."""
+
+    shadow_reason: str = ""
+    store: bool = True
+
+
 def screen_signature(
     *, letter: Letter, ip: str | None, email_normalized: str, honeypot: bool
-) -> str:
-    """The shadow reason for one signing attempt, or "" if it may count.
+) -> Screening:
+    """Judge one signing attempt.
 
-    Every attempt counts against the limits, so a flood cannot slip through by retrying.
+    Every attempt counts against the limits, the honeypot's and blocked ones too, so a
+    flood cannot slip through by retrying or by filling the trap.
     """
+    group = ip_group(ip)
+    checks: list[tuple[str, str]] = []
+    if group:
+        checks += [
+            ("ip_hard", f"ip-hard:{group}"),
+            ("ip_letter_burst", f"ip-letter:{letter.pk}:{group}"),
+            ("ip_letter_sustained", f"ip-letter-long:{letter.pk}:{group}"),
+            ("ip_site", f"ip-site:{group}"),
+        ]
+    checks.append(("email", f"email:{email_normalized}"))
+    exceeded = rate_limits_exceeded(checks, what="signing")
+    if "ip_hard" in exceeded:
+        return Screening(store=False)
     if honeypot:
-        return Signature.ShadowReason.HONEYPOT
+        return Screening(Signature.ShadowReason.HONEYPOT)
     domain = email_normalized.rpartition("@")[2]
     reason = blocked_reason(letter=letter, ip=ip, email_domain=domain)
     if reason:
-        return reason
-    limits = {name: Rate.parse(rate) for name, rate in settings.PETITION_RATE_LIMITS.items()}
-    checks: list[tuple[str, str, Rate]] = []
-    if ip:
-        checks += [
-            (Signature.ShadowReason.RATE_IP_LETTER, f"ip-letter:{letter.pk}:{ip}", limits["ip_letter_burst"]),
-            (Signature.ShadowReason.RATE_IP_LETTER, f"ip-letter-long:{letter.pk}:{ip}", limits["ip_letter_sustained"]),
-            (Signature.ShadowReason.RATE_IP_SITE, f"ip-site:{ip}", limits["ip_site"]),
-        ]  # fmt: skip
-    checks.append((Signature.ShadowReason.RATE_EMAIL, f"email:{email_normalized}", limits["email"]))
-    checks = [(reason, key, rate) for reason, key, rate in checks if rate is not None]
-    if not checks:
-        return ""
-    try:
-        totals = _hits([(key, rate) for _, key, rate in checks])
-    except Exception:  # fail open: a cache outage must not stop honest signers
-        logger.warning("cache unavailable; rate limits not applied", exc_info=True)
-        return ""
-    for (reason, _, rate), total in zip(checks, totals, strict=True):
-        if total > rate.count:
-            return reason
-    return ""
+        return Screening(reason)
+    if exceeded:
+        return Screening(_LIMIT_REASONS[exceeded[0]])
+    return Screening()
+
+
+_LIMIT_REASONS = {
+    "ip_letter_burst": Signature.ShadowReason.RATE_IP_LETTER,
+    "ip_letter_sustained": Signature.ShadowReason.RATE_IP_LETTER,
+    "ip_site": Signature.ShadowReason.RATE_IP_SITE,
+    "email": Signature.ShadowReason.RATE_EMAIL,
+}

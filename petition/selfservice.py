@@ -7,17 +7,16 @@ it names, and nothing here ever reveals whether some other address signed.
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
+from core.ratelimit import rate_limits_exceeded
 from letters.models import Letter
 
 from .affiliations import affiliation_clear
 from .counting import tally_soon
 from .models import OutboundEmail, Signature
-from .normalize import normalize_email
+from .normalize import ip_group, normalize_email
 from .outbox import outbox_enqueue
-from .screening import Rate, _hits
 
 logger = logging.getLogger(__name__)
 
@@ -123,19 +122,10 @@ def signature_data_export(*, signature: Signature) -> dict[str, Any]:
 
 
 def _over_limit(*, ip_address: str | None, email_normalized: str) -> bool:
-    limits = {name: Rate.parse(rate) for name, rate in settings.PETITION_RATE_LIMITS.items()}
-    checks = [(f"manage-email:{email_normalized}", limits.get("manage_email"))]
+    checks = [("manage_email", f"manage-email:{email_normalized}")]
     if ip_address:
-        checks.append((f"manage-ip:{ip_address}", limits.get("manage_ip")))
-    active = [(key, rate) for key, rate in checks if rate is not None]
-    if not active:
-        return False
-    try:
-        totals = _hits(active)
-    except Exception:  # fail open, as signing does: a cache outage must not lock signers out
-        logger.warning("cache unavailable; manage-link limits not applied", exc_info=True)
-        return False
-    return any(total > rate.count for (_, rate), total in zip(active, totals, strict=True))
+        checks.append(("manage_ip", f"manage-ip:{ip_group(ip_address)}"))
+    return bool(rate_limits_exceeded(checks, what="manage-link"))
 
 
 @transaction.atomic

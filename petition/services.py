@@ -15,7 +15,7 @@ from .affiliations import affiliation_clear
 from .anomalies import is_disposable_domain
 from .counting import tally_soon
 from .models import Block, OutboundEmail, Signature
-from .normalize import email_domain, ip_key, name_key, normalize_email
+from .normalize import domain_canonical, email_domain, ip_key, name_key, normalize_email
 from .outbox import outbox_enqueue
 from .reconfirm import reconfirm_if_outdated
 from .screening import blocks_changed, screen_signature
@@ -50,22 +50,28 @@ def signature_create(
     data: SignatureData,
     ip_address: str | None = None,
     honeypot: bool = False,
-) -> Signature:
+) -> Signature | None:
     """Record a pending signature, or find the one this person already made (re-opened as
     pending if they had withdrawn it), and queue the email that fits (verification link, or
     "already signed"), within the per-signature cap.
 
     An attempt that trips a rate limit, a block or the honeypot sends no email, and a new
-    signature from it is stored with its shadow reason, never to count. The caller must
-    answer the signer the same way whatever happened.
+    signature from it is stored with its shadow reason, never to count. Such an attempt
+    never claims the address: the next clean attempt with it takes the shadow row over as
+    a new pending signature and gets the email. Past the hard limit nothing is stored and
+    None is returned. The caller must answer the signer the same way whatever happened.
     """
     if not letter.is_accepting_signatures:
         raise LetterNotAcceptingSignatures
     email_normalized = normalize_email(data.email)
     domain = email_domain(email_normalized)
-    shadow_reason = screen_signature(
+    screening = screen_signature(
         letter=letter, ip=ip_address, email_normalized=email_normalized, honeypot=honeypot
     )
+    if not screening.store:
+        logger.info("signing attempt on letter %s over the hard limit; not stored", letter.pk)
+        return None
+    shadow_reason = screening.shadow_reason
     if shadow_reason:
         logger.info("signing attempt on letter %s shadow-banned: %s", letter.pk, shadow_reason)
     existing = Signature.objects.select_for_update().filter(
@@ -103,7 +109,11 @@ def signature_create(
                 return signature
         except IntegrityError:
             signature = existing.get()
-        if shadow_reason or signature.shadow_reason:
+        if shadow_reason:
+            return signature
+        if signature.shadow_reason:
+            _signature_take_over(signature, data=data, ip_address=ip_address, letter=letter)
+            outbox_enqueue(signature, OutboundEmail.Kind.VERIFY)
             return signature
         if signature.status == Signature.Status.WITHDRAWN:
             _signature_reopen(signature, data=data, ip_address=ip_address)
@@ -116,6 +126,38 @@ def signature_create(
         )
         outbox_enqueue(signature, kind)
     return signature
+
+
+def _signature_take_over(
+    signature: Signature, *, data: SignatureData, ip_address: str | None, letter: Letter
+) -> None:
+    """A clean attempt with an address only a shadow-banned attempt used: the row becomes
+    this signer's pending signature, as if the shadow attempt had never been made.
+
+    Nobody proved the address before (a shadow row never gets an email), so nothing of it
+    carries over: its details, flags, moderation and email count were the bot's."""
+    logger.info(
+        "signature %s taken over from a %s attempt by a clean one",
+        signature.pk,
+        signature.shadow_reason,
+    )
+    _signature_reopen(signature, data=data, ip_address=ip_address)
+    signature.status = Signature.Status.PENDING
+    signature.verified_at = None
+    signature.shadow_reason = ""
+    signature.moderation = Signature.Moderation.NONE
+    signature.flags = (
+        Signature.Flag.DISPOSABLE if is_disposable_domain(signature.email_domain) else ""
+    )
+    signature.emails_sent = 0
+    signature.version = letter.version
+    signature.reconfirm_requested_version = None
+    signature.save(
+        update_fields=[
+            "status", "verified_at", "shadow_reason", "moderation", "flags", "emails_sent",
+            "version", "reconfirm_requested_version",
+        ]
+    )  # fmt: skip
 
 
 def _signature_reopen(signature: Signature, *, data: SignatureData, ip_address: str | None) -> None:
@@ -201,8 +243,8 @@ def block_value_normalize(kind: str, value: str) -> str:
     if kind == Block.Kind.DOMAIN:
         domain = value.removeprefix("@").rstrip(".")
         try:
-            domain = domain.encode("idna").decode("ascii")
-        except UnicodeError:
+            domain = domain_canonical(domain)  # the form signatures' domains are stored in
+        except ValueError:
             domain = ""
         if not re.fullmatch(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}", domain):
             raise ValidationError({"value": f"{value!r} is not a domain name (e.g. spam.example)."})

@@ -160,3 +160,186 @@ def test_malformed_blocks_are_refused_with_a_message(kind: str, value: str) -> N
     with pytest.raises(ValidationError, match="is not"):
         block_create(kind=kind, value=value)
     assert not Block.objects.exists()
+
+
+def sign_from(client, letter: Letter, remote: str, **fields: object):
+    from django.urls import reverse
+
+    from .conftest import form_data
+
+    return client.post(
+        reverse("signature_submit", args=[letter.slug]), form_data(**fields), REMOTE_ADDR=remote
+    )
+
+
+@pytest.fixture
+def sign_at(client, django_capture_on_commit_callbacks: Callable) -> Callable[..., object]:
+    """POST the signing form from a given client address."""
+
+    def _sign(letter: Letter, remote: str, **fields: object) -> object:
+        with django_capture_on_commit_callbacks(execute=True):
+            return sign_from(client, letter, remote, **fields)
+
+    return _sign
+
+
+def test_a_honeypot_attempt_does_not_lock_the_real_owner_out(
+    letter: Letter, sign_at: Callable
+) -> None:
+    bot = sign_at(letter, "198.51.100.7", email="victim@example.org", name="Bot", website="x")
+    real = sign_at(letter, "203.0.113.9", email="Victim@example.org", name="Vic Tim")
+    assert bot["Location"] == real["Location"]
+    signature = Signature.objects.get()
+    assert (signature.shadow_reason, signature.status, signature.name) == ("", "pending", "Vic Tim")
+    assert [m.to for m in mail.outbox] == [["Victim@example.org"]]
+
+
+def test_a_rate_limited_attempt_does_not_lock_the_address_either(
+    letter: Letter, sign_at: Callable, settings
+) -> None:
+    settings.PETITION_RATE_LIMITS = {**settings.PETITION_RATE_LIMITS, "ip_letter_burst": "1/60"}
+    sign_at(letter, "198.51.100.7", email="first@example.org")
+    sign_at(letter, "198.51.100.7", email="victim@example.org", name="Bot")
+    assert Signature.objects.get(email="victim@example.org").shadow_reason == "rate_ip_letter"
+    sign_at(letter, "203.0.113.9", email="victim@example.org", name="Vic Tim")
+    signature = Signature.objects.get(email="victim@example.org")
+    assert (signature.shadow_reason, signature.name, signature.emails_sent) == ("", "Vic Tim", 1)
+    assert [m.to for m in mail.outbox] == [["first@example.org"], ["victim@example.org"]]
+    assert letter_signature_count(letter) == 0  # pending until confirmed, as ever
+
+
+def test_a_taken_over_signature_counts_once_confirmed(
+    letter: Letter, sign_at: Callable, confirm: Callable, tally: Callable
+) -> None:
+    sign_at(letter, "198.51.100.7", email="victim@example.org", website="x")
+    sign_at(letter, "203.0.113.9", email="victim@example.org")
+    confirm(confirm_link(mail.outbox[0]))
+    tally()
+    assert Signature.objects.get().status == "verified"
+    assert letter_signature_count(letter) == 1
+
+
+def test_a_shadow_attempt_after_a_real_signature_changes_nothing(
+    letter: Letter, sign_at: Callable
+) -> None:
+    sign_at(letter, "203.0.113.9", email="ada@example.org", name="Ada")
+    sign_at(letter, "198.51.100.7", email="ada@example.org", name="Bot", website="x")
+    signature = Signature.objects.get()
+    assert (signature.shadow_reason, signature.name) == ("", "Ada")
+    assert len(mail.outbox) == 1
+
+
+def test_honeypot_hits_count_against_the_rate_limits(
+    letter: Letter, sign_at: Callable, settings
+) -> None:
+    settings.PETITION_RATE_LIMITS = {**settings.PETITION_RATE_LIMITS, "ip_letter_burst": "2/60"}
+    for n in range(2):
+        sign_at(letter, "198.51.100.7", email=f"bot{n}@example.org", website="x")
+    sign_at(letter, "198.51.100.7", email="next@example.org")
+    assert Signature.objects.get(email="next@example.org").shadow_reason == "rate_ip_letter"
+    assert len(mail.outbox) == 0
+
+
+def test_past_the_hard_limit_nothing_is_stored(letter: Letter, sign_at: Callable, settings) -> None:
+    settings.PETITION_RATE_LIMITS = {**settings.PETITION_RATE_LIMITS, "ip_hard": "3/3600"}
+    answers = [
+        sign_at(letter, "198.51.100.7", email=f"bot{n}@example.org", website="x") for n in range(6)
+    ]
+    answers.append(sign_at(letter, "198.51.100.8", email="other-ip@example.org"))
+    assert {(r.status_code, r["Location"]) for r in answers} == {(302, answers[0]["Location"])}
+    assert Signature.objects.filter(shadow_reason="honeypot").count() == 3
+    assert Signature.objects.filter(email="other-ip@example.org", shadow_reason="").exists()
+    assert [m.to for m in mail.outbox] == [["other-ip@example.org"]]
+
+
+def test_blocked_attempts_count_towards_the_hard_limit(
+    letter: Letter, sign_at: Callable, settings
+) -> None:
+    settings.PETITION_RATE_LIMITS = {**settings.PETITION_RATE_LIMITS, "ip_hard": "2/3600"}
+    Block.objects.create(kind="ip", value="198.51.100.0/24")
+    blocks_changed()
+    for n in range(4):
+        sign_at(letter, "198.51.100.7", email=f"bot{n}@example.org")
+    assert Signature.objects.filter(shadow_reason="blocked_ip").count() == 2
+
+
+def test_moderators_see_shadow_banned_attempts_below_the_hard_limit(
+    letter: Letter, sign_at: Callable
+) -> None:
+    from petition.selectors import moderation_queue
+
+    sign_at(letter, "198.51.100.7", email="bot@example.org", website="x")
+    shown, _ = moderation_queue(letter=letter, state="shadow")
+    assert [s.email for s in shown] == ["bot@example.org"]
+
+
+def test_ipv6_addresses_of_one_64_share_the_signing_limits(
+    letter: Letter, sign_at: Callable, settings
+) -> None:
+    settings.PETITION_RATE_LIMITS = {**settings.PETITION_RATE_LIMITS, "ip_letter_burst": "2/60"}
+    for n in range(1, 5):
+        sign_at(letter, f"2001:db8:1:2::{n:x}", email=f"p{n}@example.org")
+    sign_at(letter, "2001:db8:1:3::1", email="neighbour@example.org")
+    reasons = list(Signature.objects.order_by("pk").values_list("shadow_reason", flat=True))
+    assert reasons == ["", "", "rate_ip_letter", "rate_ip_letter", ""]
+    assert len(mail.outbox) == 3
+
+
+def test_ipv6_privacy_addresses_share_the_site_wide_limit(sign_at: Callable, settings) -> None:
+    settings.PETITION_RATE_LIMITS = {**settings.PETITION_RATE_LIMITS, "ip_site": "2/3600"}
+    for n in range(3):
+        sign_at(LetterFactory(), f"2001:db8:1:2:{n + 1:x}:abcd:ef01:2345", email="a@example.org")
+    reasons = list(Signature.objects.order_by("pk").values_list("shadow_reason", flat=True))
+    assert reasons == ["", "", "rate_ip_site"]
+
+
+def test_client_ip_gives_an_ipv4_mapped_address_as_ipv4(settings) -> None:
+    settings.TRUSTED_PROXIES = []
+    assert client_ip(request_from("::ffff:203.0.113.9")) == "203.0.113.9"
+
+
+def test_ipv4_mapped_and_plain_ipv4_share_the_limits(
+    letter: Letter, sign_at: Callable, settings
+) -> None:
+    settings.PETITION_RATE_LIMITS = {**settings.PETITION_RATE_LIMITS, "ip_letter_burst": "1/60"}
+    sign_at(letter, "203.0.113.9", email="a@example.org")
+    sign_at(letter, "::ffff:203.0.113.9", email="b@example.org")
+    assert Signature.objects.get(email="b@example.org").shadow_reason == "rate_ip_letter"
+
+
+def test_manage_link_requests_are_limited_per_ipv6_64(letter: Letter, settings) -> None:
+    from petition.selfservice import manage_link_send
+    from tests.factories import SignatureFactory
+
+    settings.PETITION_RATE_LIMITS = {**settings.PETITION_RATE_LIMITS, "manage_ip": "2/3600"}
+    for n in range(3):
+        SignatureFactory(letter=letter, email=f"s{n}@example.org", verified=True)
+    sent = [
+        manage_link_send(letter=letter, email=f"s{n}@example.org", ip_address=f"2001:db8::{n + 1}")
+        for n in range(3)
+    ]
+    assert sent == [True, True, False]
+
+
+def test_the_anomaly_scan_flags_a_burst_from_one_ipv6_64(letter: Letter, settings) -> None:
+    from petition.anomalies import letter_flag_anomalies
+    from tests.factories import SignatureFactory
+
+    settings.ANOMALY_BURST_PER_IP = 3
+    burst = [SignatureFactory(letter=letter, ip_address=f"2001:db8:1:2::{n + 1}") for n in range(3)]
+    apart = [SignatureFactory(letter=letter, ip_address=f"2001:db8:1:{n + 3}::1") for n in range(3)]
+    v4 = [SignatureFactory(letter=letter, ip_address=f"203.0.113.{n + 1}") for n in range(3)]
+    letter_flag_anomalies(letter=letter)
+    flagged = set(Signature.objects.filter(flags__contains="burst_ip").values_list("pk", flat=True))
+    assert flagged == {s.pk for s in burst}
+    assert not flagged & {s.pk for s in apart + v4}
+
+
+def test_a_limit_that_is_not_count_per_seconds_is_refused() -> None:
+    from core.ratelimit import Rate
+
+    assert Rate.parse("10/60") == Rate(10, 60)
+    assert Rate.parse("off") is None
+    for text in ["ten/60", "10/0", "10/-5", "1e3/60"]:
+        with pytest.raises(ValueError):
+            Rate.parse(text)

@@ -214,3 +214,21 @@ def test_letter_past_its_closing_time_refuses_signatures(sign: Callable) -> None
 
 def test_signing_page_is_not_reachable_by_get(letter: Letter, client: Client) -> None:
     assert client.get(reverse("signature_submit", args=[letter.slug])).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("first", "again"),
+    [
+        ("stufferg@gmail.com", '"stufferg"@gmail.com'),
+        ("stufferg@hotmail.co.uk", "stufferg+again@hotmail.co.uk"),
+        ("stufferg@outlook.fr", "stufferg+again@outlook.fr"),
+        ("stufferg@live.co.uk", "StuffErg+again@live.co.uk"),
+        ("stufferg@protonmail.ch", "stufferg+again@proton.me"),
+    ],
+)
+def test_one_mailbox_signs_once_however_its_address_is_spelled(
+    letter: Letter, sign: Callable, first: str, again: str
+) -> None:
+    sign(letter, email=first)
+    sign(letter, email=again)
+    assert Signature.objects.count() == 1
