@@ -258,7 +258,7 @@ def outbound_retry(*, outbound_ids: list[int]) -> int:
     return len(ids)
 
 
-def outbox_requeue_stale() -> int:
+def outbox_requeue_stale(*, budget_seconds: float | None = None) -> int:
     """Send again what a lost nudge, a broker outage or a dead worker left unsent: drain the
     first attempts signers wait for now, ask the mail queue to drain the bulk ones, and
     queue retries whose backoff has passed. Returns how many."""
@@ -276,7 +276,7 @@ def outbox_requeue_stale() -> int:
     if first_attempts and _of_class(unsent, bulk=True).exists():
         outbox_nudge(bulk=True)
     if first_attempts and _of_class(unsent, bulk=False).exists():
-        outbox_drain(linger_seconds=0, bulk=False, budget_seconds=40)
+        outbox_drain(linger_seconds=0, bulk=False, budget_seconds=budget_seconds)
     if first_attempts or retries:
         logger.info("outbox sweep: %d unsent, %d retries due", first_attempts, len(retries))
     return first_attempts + len(retries)

@@ -240,3 +240,13 @@ def test_a_bulk_job_that_never_finishes_a_run_stops_resuming() -> None:
     ) as service:
         tasks.invalidation_run.apply(args=(42,))
     assert service.call_count == tasks.BULK_JOB_RESUMES + 1
+
+
+def test_email_tasks_leave_room_for_two_smtp_timeouts_past_their_budget() -> None:
+    # A send cut short after the server accepted it would go out twice.
+    smtp = 2 * settings.EMAIL_TIMEOUT
+    assert tasks.send_outbound_email.soft_time_limit > smtp
+    assert tasks.send_outbound_email_bulk.soft_time_limit > smtp
+    assert tasks.drain_outbox.soft_time_limit > tasks.SIGNING_DRAIN_BUDGET + smtp
+    assert tasks.outbox_requeue_stale.soft_time_limit > tasks.SIGNING_DRAIN_BUDGET + smtp
+    assert tasks.drain_outbox_bulk.soft_time_limit > tasks.BULK_DRAIN_BUDGET + smtp
