@@ -131,6 +131,8 @@ def test_public_pages_have_no_serious_violations(
     audit.check("letter", f"/letters/{slug}/")
     audit.check("letter-fr", f"/letters/{slug}/fr/")
     audit.check("changelog", f"/letters/{slug}/changes/")
+    audit.check("signatories", f"/letters/{slug}/signatures/")
+    audit.check("signatories-search", f"/letters/{slug}/signatures/?q=library&verified=1")
 
     page.goto(f"{base}/letters/{slug}/")
     page.locator("#sign button[type=submit]").click()
