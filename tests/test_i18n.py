@@ -23,7 +23,7 @@ from tests.factories import LetterFactory, SignatureFactory
 ROOT = Path(settings.BASE_DIR)
 LOCALE_DIR = ROOT / "locale"
 INTERFACE_LANGUAGES = [code for code, _name in settings.LANGUAGES if code != "en"]
-# What makemessages is told to skip (README, "Languages"): not the site's own strings.
+# What makemessages is told to skip (docs/languages.md): not the site's own strings.
 IGNORED = {".venv", "test-artifacts", "media", "bench", "staticfiles", "locale", "node_modules"}
 
 # %(name)s, %d, %%: what Python's % operator fills in; blocktranslate's {{ var }} arrives
@@ -34,7 +34,7 @@ TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)[^>]*>")
 
 def catalogue(language: str):
     path = LOCALE_DIR / language / "LC_MESSAGES" / "django.po"
-    assert path.exists(), f"{path} is missing: run makemessages -l {language} (README, Languages)"
+    assert path.exists(), f"{path} is missing: run makemessages -l {language} (docs/languages.md)"
     with path.open("rb") as po_file:
         return read_po(po_file, abort_invalid=True)
 
@@ -129,7 +129,7 @@ def test_catalogues_cover_every_string_in_use(tmp_path: Path, monkeypatch, setti
         if gaps := sorted(in_use - translated, key=str):
             missing[language] = [ids[0] for _context, ids in gaps]
     report = [f"{language}: {len(ids)} untranslated: {ids}" for language, ids in missing.items()]
-    assert not missing, "\n".join([*report, "run makemessages and translate (README, Languages)"])
+    assert not missing, "\n".join([*report, "run makemessages and translate (docs/languages.md)"])
 
 
 # --- Which language a page is in ------------------------------------------------------
