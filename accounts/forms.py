@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .adapter import INVITED_EMAIL_SESSION_KEY, signup_domain_allowed
+
 
 class LoginForm(AllauthLoginForm):
     """allauth's log-in form in the site's words."""
@@ -17,8 +19,6 @@ class LoginForm(AllauthLoginForm):
             self.fields["remember"].label = gettext_lazy("Keep me logged in on this device")
         # The reset link is on the page itself, under the form.
         self.fields["password"].help_text = ""
-
-from .adapter import INVITED_EMAIL_SESSION_KEY, signup_domain_allowed
 
 
 class SignupForm(AllauthSignupForm):
