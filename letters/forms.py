@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from core.params import StrictIntegerField
+from core.text import PlainTextField
 
 from .models import Letter, LetterRole
 from .services import BODY_MAX_LENGTH, RESERVED_SLUGS, LetterDraftData, NamedSignatoryData
@@ -20,7 +21,7 @@ GOAL_MAX = 1_000_000_000
 
 
 class LetterForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=200)
+    title = PlainTextField(label=_("Title"), max_length=200)
     slug = forms.SlugField(
         label=_("Address"),
         max_length=SLUG_MAX_LENGTH,
@@ -30,7 +31,7 @@ class LetterForm(forms.Form):
             "Left blank, it is made from the title. It cannot change once published."
         ),
     )
-    recipient = forms.CharField(
+    recipient = PlainTextField(
         label=_("Recipient"),
         max_length=200,
         required=False,
@@ -165,8 +166,8 @@ class LetterForm(forms.Form):
 
 
 class NamedSignatoryForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=200)
-    affiliation = forms.CharField(label=_("Affiliation"), max_length=200, required=False)
+    name = PlainTextField(label=_("Name"), max_length=200)
+    affiliation = PlainTextField(label=_("Affiliation"), max_length=200, required=False)
 
 
 NamedSignatoryFormSet = forms.formset_factory(

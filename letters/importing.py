@@ -11,6 +11,8 @@ from django.conf.global_settings import LANGUAGES as ALL_LANGUAGES
 from django.core.validators import validate_slug
 from django.db import transaction
 
+from core.text import TextKind, TextPolicyError, text_clean
+
 from .languages import normalize_language_code
 from .models import Letter
 from .services import LetterData, NamedSignatoryData, letter_upsert
@@ -28,6 +30,10 @@ KNOWN_LANGUAGES = {code for code, _ in ALL_LANGUAGES}
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<header>.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
 
+# Text readers see next to the site's own words: the Unicode policy of core/text.py.
+POLICED_TEXT_KEYS = frozenset({"title", "recipient", "name", "affiliation"})
+
+
 class LetterFileError(ValueError):
     """The file cannot become a letter; the message says why, in words for its author."""
 
@@ -39,6 +45,11 @@ def _text(header: dict[str, Any], key: str, max_length: int, default: str = "") 
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise LetterFileError(f"`{key}` must be text.")
     value = str(value).strip()
+    if key in POLICED_TEXT_KEYS and value:
+        try:
+            value = text_clean(value, kind=TextKind.NAME)
+        except TextPolicyError as error:
+            raise LetterFileError(f"`{key}`: {error}") from None
     if len(value) > max_length:
         raise LetterFileError(f"`{key}` is longer than {max_length} characters.")
     return value

@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from core.text import PlainTextField
+
 from .languages import (
     language_choices,
     language_name_local,
@@ -40,8 +42,8 @@ class LanguageField(forms.ChoiceField):
 
 
 class TranslationForm(forms.Form):
-    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
-    recipient = forms.CharField(label=gettext_lazy("Recipient"), max_length=200, required=False)
+    title = PlainTextField(label=gettext_lazy("Title"), max_length=200)
+    recipient = PlainTextField(label=gettext_lazy("Recipient"), max_length=200, required=False)
     body = forms.CharField(
         label=gettext_lazy("Text"),
         max_length=BODY_MAX_LENGTH,

@@ -4,6 +4,8 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.text import PlainTextField, TextKind
+
 from .models import Letter
 from .versions import NOTE_MAX_LENGTH
 
@@ -11,7 +13,8 @@ from .versions import NOTE_MAX_LENGTH
 class VersionNoteForm(forms.Form):
     """Shown beside the editor once a letter is published; used only if the text changes."""
 
-    note = forms.CharField(
+    note = PlainTextField(
+        kind=TextKind.LINE,
         label=_("What changed"),
         max_length=NOTE_MAX_LENGTH,
         required=False,

@@ -1,4 +1,3 @@
-import re
 from functools import lru_cache
 from typing import Any
 
@@ -9,20 +8,12 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from core.text import PlainTextField, TextKind
 from letters.languages import letter_languages
 from letters.models import Letter
 
 from .normalize import normalize_email
 from .services import SignatureData
-
-# Line breaks and other control characters have no place in a one-line field; in a name
-# they could also smuggle headers into an email.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def no_control_characters(value: str) -> None:
-    if CONTROL_CHARACTERS.search(value):
-        raise ValidationError(_("Use a single line of plain text."), code="control_characters")
 
 
 @lru_cache(maxsize=16)
@@ -52,8 +43,10 @@ class CountrySelect(forms.Select):
 
 
 class SignatureForm(forms.Form):
-    name = forms.CharField(
-        label=_("Full name"), max_length=120, validators=[no_control_characters],
+    # The Unicode policy (core/text.py) refuses line breaks and control characters, which
+    # in a name could also smuggle headers into an email, and invisible or bidi characters.
+    name = PlainTextField(
+        label=_("Full name"), max_length=120,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )  # fmt: skip
     email = forms.EmailField(
@@ -61,26 +54,24 @@ class SignatureForm(forms.Form):
         help_text=_("We send you a link to confirm. Never shown publicly."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )  # fmt: skip
-    title = forms.CharField(
+    title = PlainTextField(
         label=_("Title or occupation"), max_length=120, required=False,
-        validators=[no_control_characters],
         widget=forms.TextInput(attrs={"autocomplete": "organization-title"}),
     )  # fmt: skip
-    organization = forms.CharField(
+    organization = PlainTextField(
         label=_("Organization"), max_length=160, required=False,
-        validators=[no_control_characters],
         widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )  # fmt: skip
-    city = forms.CharField(
-        label=_("City"), max_length=120, required=False, validators=[no_control_characters],
+    city = PlainTextField(
+        label=_("City"), max_length=120, required=False,
         widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
     )  # fmt: skip
     country = forms.ChoiceField(
         label=_("Country"), required=False, choices=country_choices,
         widget=CountrySelect(attrs={"autocomplete": "country"}),
     )  # fmt: skip
-    comment = forms.CharField(
-        label=_("Comment"), max_length=1000, required=False,
+    comment = PlainTextField(
+        label=_("Comment"), max_length=1000, required=False, kind=TextKind.PROSE,
         widget=forms.Textarea(attrs={"rows": 3}),
     )  # fmt: skip
     show_name = forms.BooleanField(

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from core.params import BadParameter, StrictIntegerField, parse_int
+from core.text import PlainTextField, TextKind
 
 from .moderation import BULK_ACTIONS, InvalidationCriteria
 from .selectors import QUEUE_STATES
@@ -42,7 +43,7 @@ class QueueFilterForm(forms.Form):
 class BulkActionForm(forms.Form):
     action = forms.ChoiceField(choices=[(a, a) for a in BULK_ACTIONS])
     signature_ids = forms.CharField(required=False)
-    note = forms.CharField(required=False, max_length=500)
+    note = PlainTextField(required=False, max_length=500, kind=TextKind.LINE)
     next = forms.CharField(required=False, max_length=2000)
 
     def __init__(self, data: Any, **kwargs: Any) -> None:

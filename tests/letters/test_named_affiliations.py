@@ -79,7 +79,7 @@ def test_unverified_named_affiliations_say_so_publicly(
 ) -> None:
     page = public_page(client, letter)
     assert re.search(
-        r"member of the alpha programme <span class=\"aff-mark aff-unverified\">\(unverified\)",
+        r"member of the alpha programme</bdi> <span class=\"aff-mark aff-unverified\">\(unverified\)",
         page,
     )
 

@@ -72,7 +72,7 @@ def test_letter_page_shows_text_recipient_and_named_signatories_apart(
     SignatureFactory(letter=letter, name="Public Person", verified=True)
     tally()
     page = client.get(letter.get_absolute_url()).content.decode()
-    assert "To: The board of Example AI" in page
+    assert "To: <bdi>The board of Example AI</bdi>" in page
     assert "<strong>pay</strong>" in page
     named = page.index('class="named-signatories"')
     public = page.index('class="public-signatures"')

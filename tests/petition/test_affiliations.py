@@ -367,7 +367,7 @@ def test_public_list_and_api_tell_verified_from_unverified(
     assert "verified via example.org email" in page
     assert "checked by a moderator" in page
     assert re.search(
-        r"the alpha programme <span class=\"aff-mark aff-unverified\">\(unverified\)", page
+        r"the alpha programme</bdi> <span class=\"aff-mark aff-unverified\">\(unverified\)", page
     )
 
     items = {
