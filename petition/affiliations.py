@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.domains import is_public_suffix
 from core.ratelimit import rate_limits_exceeded
 from letters.audit import audit_record
 from letters.models import AffiliationVerification, AuditEntry, Letter, NamedSignatory
@@ -108,6 +109,16 @@ def domain_normalize(value: str) -> str:
 
 def organization_domain_check(domain: str) -> None:
     """Refuse domains where anyone can have an address: they prove no affiliation."""
+    # co.uk or github.io: anyone can register a domain under it (Public Suffix List).
+    if is_public_suffix(domain):
+        raise AffiliationError(
+            _(
+                "%(domain)s is a public suffix: anyone can register a domain under it, so an "
+                "address there cannot show an affiliation. Enter your organization's own "
+                "domain, like example.%(domain)s."
+            )
+            % {"domain": domain}
+        )
     if is_freemail_domain(domain) or is_disposable_domain(domain):
         raise AffiliationError(
             _(

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from core.domains import is_icann_public_suffix
 from letters.audit import audit_record
 from letters.models import AuditEntry, Letter
 
@@ -134,7 +135,16 @@ class InvalidationCriteria:
             try:
                 domain = block_value_normalize("domain", self.domain)
             except ValidationError:
-                errors["domain"] = _("Enter a domain name, e.g. spam.example.")
+                typed = self.domain.strip().lower().removeprefix("@").rstrip(".")
+                errors["domain"] = (
+                    _(
+                        "%(domain)s is a public suffix: it holds the domains of many unrelated "
+                        "owners. Enter a domain under it, e.g. spam.%(domain)s."
+                    )
+                    % {"domain": typed}
+                    if is_icann_public_suffix(typed)
+                    else _("Enter a domain name, e.g. spam.example.")
+                )
         if self.cidr.strip():
             try:
                 cidr = block_value_normalize("ip", self.cidr)

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.domains import is_icann_public_suffix
 from letters.models import Letter
 
 from .affiliations import affiliation_clear
@@ -248,5 +249,11 @@ def block_value_normalize(kind: str, value: str) -> str:
             domain = ""
         if not re.fullmatch(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}", domain):
             raise ValidationError({"value": f"{value!r} is not a domain name (e.g. spam.example)."})
+        # co.uk holds every British company; a private-section suffix (a dynamic DNS
+        # service, github.io) can be blocked whole, as its subdomains go to anyone.
+        if is_icann_public_suffix(domain):
+            raise ValidationError(
+                {"value": f"{domain} is a public suffix; block a domain under it (spam.{domain})."}
+            )
         return domain
     raise ValidationError({"kind": f"Unknown block kind {kind!r}."})
