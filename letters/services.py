@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
+from core.ratelimit import rate_limits_exceeded
 from petition.models import OutboundEmail
 from petition.normalize import normalize_email
 from petition.outbox import outbox_enqueue_message
@@ -420,7 +421,8 @@ def _invitation_email(*, invitation: Invitation, token: str) -> None:
             "site_name": settings.SITE_NAME,
             "valid_days": settings.INVITATION_MAX_AGE_DAYS,
         }
-        subject = _("You are invited to the team of “%(title)s”") % {"title": letter.title}
+        # A fixed subject: the title of a draft is anyone's free text, never moderated.
+        subject = _("Invitation to a letter's team on %(site)s") % {"site": settings.SITE_NAME}
         outbox_enqueue_message(
             kind=OutboundEmail.Kind.INVITATION,
             to=invitation.email,
@@ -428,6 +430,32 @@ def _invitation_email(*, invitation: Invitation, token: str) -> None:
             body_text=render_to_string("letters/author/email/invitation.txt", context),
             body_html=render_to_string("letters/author/email/invitation.html", context),
         )
+
+
+def _invitation_limits_check(
+    *, letter: Letter, invited_by: Any, email: str, email_normalized: str
+) -> None:
+    """Count one invitation against the limits per inviter, per letter and per invited
+    address; raises ValidationError naming the one exceeded, and then nothing is sent."""
+    checks = [
+        ("invitation_address", f"invite-to:{email_normalized}"),
+        ("invitation_letter", f"invite-letter:{letter.pk}"),
+    ]
+    if invited_by is not None:
+        checks.append(("invitation_inviter", f"invite-by:{invited_by.pk}"))
+    exceeded = rate_limits_exceeded(checks, what="invitation")
+    if not exceeded:
+        return
+    messages = {
+        "invitation_address": _(
+            "%(email)s has been sent too many invitations lately. Try again later."
+        ),
+        "invitation_letter": _(
+            "This letter's team has sent too many invitations lately. Try again later."
+        ),
+        "invitation_inviter": _("You have sent too many invitations lately. Try again later."),
+    }
+    raise ValidationError({"email": messages[exceeded[0]] % {"email": email}})
 
 
 @transaction.atomic
@@ -482,6 +510,9 @@ def invitation_create(*, letter: Letter, invited_by: Any, email: str, role: str)
             )
         pending.revoked_at = now
         pending.save(update_fields=["revoked_at"])
+    _invitation_limits_check(
+        letter=letter, invited_by=invited_by, email=email, email_normalized=normalized
+    )
     invitation = Invitation.objects.create(
         letter=letter,
         email=email,

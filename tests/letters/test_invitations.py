@@ -73,8 +73,10 @@ def test_invitation_email_is_delivered_over_smtp(owner_client, owner, settings, 
     assert outbox_drain(linger_seconds=0) == 1
     (message,) = smtp_sink.wait_for(1)
     assert message["To"] == "mod@example.org"
-    assert owner.letter.title in message["Subject"]
-    assert LINK.search(message.get_body(("plain",)).get_content())
+    assert settings.SITE_NAME in message["Subject"]
+    body = message.get_body(("plain",)).get_content()
+    assert LINK.search(body)
+    assert owner.letter.title in body
 
 
 def test_a_second_invitation_to_the_same_address_is_refused(owner_client, owner) -> None:
@@ -269,3 +271,83 @@ def test_dashboard_shows_invitations_waiting_for_my_address(client: Client, owne
     page = client.get(reverse("dashboard")).content.decode()
     assert "Invitations waiting for you" in page
     assert owner.letter.title in page
+
+
+# --- Limits on invitations --------------------------------------------------------------
+
+
+def invite_and_revoke(client: Client, letter: Letter, email: str):
+    response = invite(client, letter, email)
+    invitation = Invitation.objects.filter(letter=letter).order_by("-pk").first()
+    if invitation is not None and invitation.revoked_at is None:
+        client.post(
+            reverse(
+                "letter_invitation_revoke",
+                kwargs={"slug": letter.slug, "invitation_id": invitation.pk},
+            )
+        )
+    return response
+
+
+def test_invite_revoke_reinvite_cannot_flood_one_address(owner_client, owner, settings) -> None:
+    settings.PETITION_RATE_LIMITS = {
+        **settings.PETITION_RATE_LIMITS,
+        "invitation_address": "3/86400",
+    }
+    answers = [
+        invite_and_revoke(owner_client, owner.letter, "target@example.org") for _ in range(6)
+    ]
+    assert [r.status_code for r in answers] == [302, 302, 302, 400, 400, 400]
+    assert "too many invitations" in answers[3].content.decode()
+    assert OutboundEmail.objects.filter(kind=OutboundEmail.Kind.INVITATION).count() == 3
+
+
+def test_the_address_limit_holds_across_spellings_and_letters(client, settings) -> None:
+    settings.PETITION_RATE_LIMITS = {
+        **settings.PETITION_RATE_LIMITS,
+        "invitation_address": "2/86400",
+    }
+    user = UserFactory()
+    client.force_login(user)
+    letters = [LetterRoleFactory(user=user, role=LetterRole.Role.OWNER).letter for _ in range(3)]
+    spellings = ["target@gmail.com", "Tar.get+1@gmail.com", "target+2@googlemail.com"]
+    answers = [
+        invite(client, letter, email) for letter, email in zip(letters, spellings, strict=True)
+    ]
+    assert [r.status_code for r in answers] == [302, 302, 400]
+
+
+def test_one_inviter_is_limited_across_addresses(owner_client, owner, settings) -> None:
+    settings.PETITION_RATE_LIMITS = {
+        **settings.PETITION_RATE_LIMITS,
+        "invitation_inviter": "2/86400",
+    }
+    answers = [invite(owner_client, owner.letter, f"m{n}@example.org") for n in range(3)]
+    assert [r.status_code for r in answers] == [302, 302, 400]
+    assert "You have sent too many invitations" in answers[2].content.decode()
+    assert Invitation.objects.count() == 2
+
+
+def test_one_letter_is_limited_whoever_invites(client, owner, settings) -> None:
+    settings.PETITION_RATE_LIMITS = {
+        **settings.PETITION_RATE_LIMITS,
+        "invitation_letter": "2/86400",
+    }
+    second = LetterRoleFactory(letter=owner.letter, role=LetterRole.Role.OWNER)
+    answers = []
+    for n, member in enumerate([owner, second, owner]):
+        client.force_login(member.user)
+        answers.append(invite(client, owner.letter, f"m{n}@example.org"))
+    assert [r.status_code for r in answers] == [302, 302, 400]
+    assert "team has sent too many invitations" in answers[2].content.decode()
+
+
+def test_the_invitation_subject_is_fixed_not_the_inviters_text(
+    owner_client, owner, settings
+) -> None:
+    settings.SITE_NAME = "Undersigned Test"
+    Letter.objects.filter(pk=owner.letter.pk).update(title="WIN A FREE PRIZE at scam.example")
+    invite(owner_client, owner.letter, "mod@example.org")
+    email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.INVITATION)
+    assert "scam" not in email.subject.lower()
+    assert "Undersigned Test" in email.subject
