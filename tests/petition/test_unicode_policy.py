@@ -130,3 +130,26 @@ def test_a_look_alike_of_a_watched_name_is_already_on_the_list(letter: Letter) -
     watched_name_add(letter=letter, actor=moderator, name="Famous Person")
     with pytest.raises(ModerationError):
         watched_name_add(letter=letter, actor=moderator, name="Famous P\u0435rson")
+
+
+def test_the_migration_recomputes_stored_keys_and_merges_look_alike_watched_names(
+    letter: Letter,
+) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    from petition.models import WatchedName
+    from petition.normalize import name_key
+
+    migration = importlib.import_module("petition.migrations.0007_name_key_skeleton")
+    impostor = SignatureFactory(letter=letter, verified=True, name="Famous P\u0435rson")
+    Signature.objects.filter(pk=impostor.pk).update(name_key="famous p\u0435rson")  # old key
+    first = WatchedName.objects.create(letter=letter, name="Famous Person", name_key="old 1")
+    WatchedName.objects.create(letter=letter, name="Famous P\u0435rson", name_key="old 2")
+    migration.recompute_name_keys(apps, None)
+    impostor.refresh_from_db()
+    assert impostor.name_key == name_key("Famous Person")
+    assert list(WatchedName.objects.values_list("pk", "name_key")) == [
+        (first.pk, name_key("Famous Person"))
+    ]
