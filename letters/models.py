@@ -328,6 +328,7 @@ class AuditEntry(models.Model):
         TRANSLATION_EDIT = "translation_edit", _("Edited a translation")
         TRANSLATION_DELETE = "translation_delete", _("Deleted a translation")
         AFFILIATION_VERIFY = "affiliation_verify", _("Verified an affiliation")
+        STAFF_ACCESS = "staff_access", _("Opened the letter's team pages as site staff")
         AFFILIATION_UNVERIFY = "affiliation_unverify", _("Withdrew an affiliation's verification")
         DELIVERY_PDF = "delivery_pdf", _("Prepared the delivery PDF")
 

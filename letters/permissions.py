@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
-from .models import Letter, LetterRole
+from .models import AuditEntry, Letter, LetterRole
 
 OWNER = LetterRole.Role.OWNER
 MODERATOR = LetterRole.Role.MODERATOR
@@ -54,6 +54,25 @@ def mfa_setup_redirect(request: HttpRequest) -> HttpResponse | None:
     return redirect(f"{settings.MFA_SETUP_URL}?next={request.get_full_path()}")
 
 
+STAFF_ACCESS_SESSION_KEY = "staff-access-audited"
+
+
+def _audit_staff_access(request: HttpRequest, letter: Letter) -> None:
+    """One audit entry per letter and staff session: who looked, and at which page first."""
+    from .audit import audit_record
+
+    audited = request.session.get(STAFF_ACCESS_SESSION_KEY, [])
+    if letter.pk in audited:
+        return
+    audit_record(
+        letter=letter,
+        actor=request.user,
+        action=AuditEntry.Action.STAFF_ACCESS,
+        detail={"path": request.path[:200]},
+    )
+    request.session[STAFF_ACCESS_SESSION_KEY] = [*audited, letter.pk][-200:]
+
+
 def letter_role_required(*roles: str) -> Callable[[View], View]:
     """Run the view only for a user holding one of `roles` on the letter named by the
     `slug` URL argument; the view receives `letter` and `role` instead of `slug`."""
@@ -66,10 +85,17 @@ def letter_role_required(*roles: str) -> Callable[[View], View]:
                 return redirect_to_login(request.get_full_path())
             letter = Letter.objects.filter(slug=slug).first()
             role = letter_role(letter=letter, user=request.user) if letter else None
+            as_staff = letter is not None and role is None and request.user.is_staff
+            if as_staff:
+                # Site staff may open any letter's team pages (an ownerless letter needs
+                # someone); they act as an owner, and the first visit is audited.
+                role = OWNER
             if letter is None or role not in allowed:
                 raise Http404
             if response := mfa_setup_redirect(request):
                 return response
+            if as_staff:
+                _audit_staff_access(request, letter)
             return view(request, *args, letter=letter, role=role, **kwargs)
 
         wrapper.letter_roles = allowed  # type: ignore[attr-defined]

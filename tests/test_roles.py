@@ -125,3 +125,26 @@ def test_each_role_gets_exactly_the_views_it_holds(
         assert status in (200, 302, 400), f"{url} answered {status} to its {role}"
     else:
         assert status in (200, 302, 400, 404)
+
+
+@pytest.mark.parametrize(("route", "roles"), ROLE_VIEWS)
+def test_site_staff_open_every_team_page_of_any_letter(
+    client: Client, letter: Letter, route, roles
+):
+    # An imported or abandoned letter may have no owner: staff must still reach it.
+    client.force_login(UserFactory(is_staff=True))
+    url, real = _url(route, letter)
+    status = _request(client, url).status_code
+    assert status in ((200, 302, 400) if real else (200, 302, 400, 404)), (url, status)
+
+
+def test_a_staff_visit_is_audited_once_per_letter(client: Client, letter: Letter) -> None:
+    staff = UserFactory(is_staff=True)
+    client.force_login(staff)
+    for _ in range(3):
+        assert client.get(f"/letters/{letter.slug}/moderation/").status_code == 200
+    client.get(f"/letters/{letter.slug}/team/")
+    entries = AuditEntry.objects.filter(letter=letter, action=AuditEntry.Action.STAFF_ACCESS)
+    assert entries.count() == 1
+    assert entries.get().actor == staff
+    assert entries.get().detail["path"] == f"/letters/{letter.slug}/moderation/"
