@@ -372,6 +372,9 @@ PETITION_RATE_LIMITS = {
     "invitation_inviter": env.str("RATE_LIMIT_INVITATION_INVITER", default="20/86400"),
     "invitation_letter": env.str("RATE_LIMIT_INVITATION_LETTER", default="20/86400"),
     "invitation_address": env.str("RATE_LIMIT_INVITATION_ADDRESS", default="3/86400"),
+    # Readers' messages to a letter's organisers: per IPv4 address or IPv6 /64, per letter.
+    "contact_ip": env.str("RATE_LIMIT_CONTACT_IP", default="5/3600"),
+    "contact_letter": env.str("RATE_LIMIT_CONTACT_LETTER", default="50/86400"),
 }
 # How long a link that verifies an affiliation stays valid (seconds; default 3 days).
 PETITION_AFFILIATION_LINK_MAX_AGE = env.int(

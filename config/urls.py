@@ -4,7 +4,7 @@ from django.views.i18n import set_language
 
 from config.csrf import origin_checked
 from delivery import og
-from letters import version_views
+from letters import contact, version_views
 from letters import views as letter_views
 from petition import embed, oembed, retention, signatories
 from petition import views as petition_views
@@ -28,6 +28,7 @@ urlpatterns = [
     path("letters/<slug:slug>/og.png", og.og_image, name="letter_og_image"),
     path("letters/<slug:slug>/changes/", version_views.letter_changes, name="letter_changes"),
     path("letters/<slug:slug>/signatures/", signatories.signatory_list, name="signatory_list"),
+    path("letters/<slug:slug>/contact/", contact.letter_contact, name="letter_contact"),
     path("letters/<slug:slug>/reconfirm/", include("petition.reconfirm_urls")),
     path("", include("petition.affiliation_urls")),
     path(

@@ -60,6 +60,13 @@ class Letter(models.Model):
     signer_fields = models.JSONField(
         default=list, blank=True, help_text=_("Which optional fields the signing form asks for.")
     )
+    # Who started the letter, shown to readers ("Started by … on …"): a person or group and
+    # their organization. Owners' addresses are never shown; readers write through the
+    # letter's contact form instead.
+    organiser_name = models.CharField(_("organiser"), max_length=120, blank=True)
+    organiser_organization = models.CharField(
+        _("organiser's organization"), max_length=160, blank=True
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

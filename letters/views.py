@@ -21,7 +21,7 @@ from .languages import (
     page_language,
 )
 from .markdown import markdown_excerpt
-from .models import Letter, LetterTranslation
+from .models import Letter, LetterRole, LetterTranslation
 from .permissions import letter_role
 
 HOME_SORTS = ("signed", "newest")
@@ -93,6 +93,10 @@ def letter_context(letter: Letter, form: SignatureForm | None = None) -> dict[st
         "latest_signatures": letter_latest_public_signatures(letter),
         "form": form or SignatureForm(letter=letter),
         "description": markdown_excerpt(letter.body),
+        # Owners to write to through the contact form (their addresses stay private).
+        "can_contact": LetterRole.objects.filter(
+            letter=letter, role=LetterRole.Role.OWNER
+        ).exists(),
     }
 
 

@@ -7,8 +7,10 @@ cacheable for a few seconds, like the embeds.
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -93,8 +95,17 @@ class Breakdowns(Schema):
     by_day: list[DayCount]
 
 
+class Organiser(Schema):
+    # Who started the letter, as its owners state it; never an address.
+    name: str
+    organization: str
+
+
 class LetterDetail(LetterSummary):
     published_at: datetime | None
+    organiser: Organiser
+    # Where readers write to the organisers (a form; their addresses stay private).
+    contact_url: str
     # The number of the current version of the text (the changelog lists them all).
     version: int
     breakdowns: Breakdowns
@@ -168,6 +179,11 @@ def _detail_from_database(slug: str) -> dict[str, object] | str:
         letter, letter_signature_counts([letter.pk])[letter.pk], letter_languages(letter)
     )
     detail["breakdowns"] = letter_breakdowns(letter)
+    detail["organiser"] = {
+        "name": letter.organiser_name,
+        "organization": letter.organiser_organization,
+    }
+    detail["contact_url"] = settings.SITE_URL + reverse("letter_contact", args=[letter.slug])
     detail["version"] = letter.version
     return detail
 

@@ -241,6 +241,7 @@ class OutboundEmail(models.Model):
         # Rendered when queued and stored here (subject and bodies below).
         INVITATION = "invitation", _("Invitation to a letter's team")
         ACCOUNT = "account", _("Account email")
+        CONTACT = "contact", _("A reader's message to a letter's organisers")
         RECONFIRM = "reconfirm", _("Request to confirm a signature on a new version")
         AFFILIATION = "affiliation", _("Link to verify an affiliation")
 

@@ -105,6 +105,7 @@ def site_pages() -> SitePages:
         "reconfirm": reverse("signature_reconfirm", args=[slug, make_reconfirm_token(**ids)]),
         "privacy": reverse("privacy"),
         "signatories": reverse("signatory_list", args=[slug]),
+        "contact": reverse("letter_contact", args=[slug]),
         "embed": reverse("embed_widget", args=[slug]),
         "api-docs": reverse("api-v1:openapi-view"),
         "not-found": "/letters/no-such-letter/",

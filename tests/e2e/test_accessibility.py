@@ -133,6 +133,7 @@ def test_public_pages_have_no_serious_violations(
     audit.check("changelog", f"/letters/{slug}/changes/")
     audit.check("signatories", f"/letters/{slug}/signatures/")
     audit.check("signatories-search", f"/letters/{slug}/signatures/?q=library&verified=1")
+    audit.check("contact", f"/letters/{slug}/contact/")
 
     page.goto(f"{base}/letters/{slug}/")
     page.locator("#sign button[type=submit]").click()
