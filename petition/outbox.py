@@ -28,17 +28,30 @@ from .models import OutboundEmail, Signature
 logger = logging.getLogger(__name__)
 
 
-# Mail sent to many at once, or that nobody waits for at the form: drained by its own task
-# on the "mail" queue, so a reconfirmation campaign never delays a verification link.
-BULK_KINDS = frozenset({OutboundEmail.Kind.RECONFIRM, OutboundEmail.Kind.INVITATION})
+# The emails a person waits for at the form or the sign-in page, sent by the drain on the
+# "signing" queue. Every other kind (reconfirmation requests, invitations, any kind added
+# later) is drained by its own task on the "mail" queue, so no flood of it delays these.
+SIGNER_KINDS = frozenset(
+    {
+        OutboundEmail.Kind.VERIFY,
+        OutboundEmail.Kind.ALREADY_SIGNED,
+        OutboundEmail.Kind.MANAGE,
+        OutboundEmail.Kind.ACCOUNT,
+        OutboundEmail.Kind.AFFILIATION,
+    }
+)
+
+
+def is_bulk_kind(kind: str) -> bool:
+    return kind not in SIGNER_KINDS
 
 
 def _of_class(emails: QuerySet[OutboundEmail], *, bulk: bool | None) -> QuerySet[OutboundEmail]:
     if bulk is None:
         return emails
     if bulk:
-        return emails.filter(kind__in=BULK_KINDS)
-    return emails.exclude(kind__in=BULK_KINDS)
+        return emails.exclude(kind__in=SIGNER_KINDS)
+    return emails.filter(kind__in=SIGNER_KINDS)
 
 
 class TransientEmailFailure(Exception):
@@ -62,7 +75,7 @@ def outbox_enqueue(
             return None
         Signature.objects.filter(pk=signature.pk).update(emails_sent=F("emails_sent") + 1)
     outbound = OutboundEmail.objects.create(signature=signature, kind=kind)
-    transaction.on_commit(partial(outbox_nudge, bulk=kind in BULK_KINDS), robust=True)
+    transaction.on_commit(partial(outbox_nudge, bulk=is_bulk_kind(kind)), robust=True)
     return outbound
 
 
@@ -74,7 +87,7 @@ def outbox_enqueue_message(
     outbound = OutboundEmail.objects.create(
         kind=kind, to=to, subject=subject[:250], body_text=body_text, body_html=body_html
     )
-    transaction.on_commit(partial(outbox_nudge, bulk=kind in BULK_KINDS), robust=True)
+    transaction.on_commit(partial(outbox_nudge, bulk=is_bulk_kind(kind)), robust=True)
     return outbound
 
 
@@ -102,7 +115,7 @@ def outbox_nudge(*, bulk: bool | None = None) -> None:
 def _retry_task(kind: str) -> Any:
     from .tasks import send_outbound_email, send_outbound_email_bulk
 
-    return send_outbound_email_bulk if kind in BULK_KINDS else send_outbound_email
+    return send_outbound_email_bulk if is_bulk_kind(kind) else send_outbound_email
 
 
 def _send_next(
