@@ -36,6 +36,14 @@ TARGETS = [
     Target("1M letter page p50", "big_letter.reads.letter_page.p50_ms", "ms", "< 50 ms", "<", 50),
     Target("1M count.json p50", "big_letter.reads.count_json.p50_ms", "ms", "< 50 ms", "<", 50),
     Target("1M CSV export peak RSS", "big_letter.export.peak_rss_mb", "MB", "< 150 MB", "<", 150),
+    Target(
+        "Markdown worst accepted text, render",
+        "markdown_worst.max_accepted_render_ms",
+        "ms",
+        "< 100 ms",
+        "<",
+        100,
+    ),
 ]
 
 

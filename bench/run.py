@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import bigletter
+import markdown_worst
 import psycopg
 import readpath
 import redis
@@ -647,6 +648,8 @@ def main() -> int:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, stop_on_signal)
     try:
+        with phase(bench, "markdown_worst"):
+            bench.results["markdown_worst"] = markdown_worst.measure_in_subprocess()
         bench.set_up()
         steps: list[tuple[str, Callable[[], None]]] = [
             ("signing", bench.sign),

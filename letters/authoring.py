@@ -26,7 +26,7 @@ from petition.selectors import letter_signature_counts
 
 from .forms import InvitationForm, LetterForm, signatories_from, signatory_formset
 from .languages import letter_in_language, page_language
-from .markdown import render_markdown
+from .markdown import markdown_problem, render_markdown
 from .models import Invitation, Letter, LetterRole
 from .permissions import ANY_ROLE, OWNER, letter_role_required, mfa_setup_redirect
 from .services import (
@@ -101,6 +101,8 @@ def markdown_preview(request: HttpRequest) -> HttpResponse:
     body = request.POST.get("body", "")
     if len(body) > BODY_MAX_LENGTH:
         return HttpResponse(_("The text is too long to preview."), status=413)
+    if problem := markdown_problem(body):
+        return HttpResponse(problem, status=422, content_type="text/plain; charset=utf-8")
     return HttpResponse(render_markdown(body), content_type="text/html; charset=utf-8")
 
 
@@ -152,7 +154,7 @@ def letter_edit(request: HttpRequest, *, letter: Letter, role: str) -> HttpRespo
         if "preview" in request.POST:
             preview = render_markdown(request.POST.get("body", "")[:BODY_MAX_LENGTH])
         elif form.is_valid() and formset.is_valid() and version_form.is_valid():
-            version_before = letter.version
+            version_before, status_before = letter.version, letter.status
             try:
                 letter = letter_update(
                     letter=letter,
@@ -164,6 +166,14 @@ def letter_edit(request: HttpRequest, *, letter: Letter, role: str) -> HttpRespo
                 form.add_error(None, error)
             else:
                 messages.success(request, _("Changes saved."))
+                if letter.status == Letter.Status.REVIEW and status_before != letter.status:
+                    messages.info(
+                        request,
+                        _(
+                            "The new text awaits approval by site staff: until they approve "
+                            "it, the letter is off the public site and takes no signatures."
+                        ),
+                    )
                 if letter.version != version_before:
                     messages.info(request, version_saved_message(letter))
                 return redirect("letter_edit", slug=letter.slug)

@@ -13,8 +13,16 @@ from django.utils.translation import gettext_lazy as _
 from core.params import StrictIntegerField
 from core.text import PlainTextField
 
+from .markdown import markdown_problem
 from .models import Letter, LetterRole
-from .services import BODY_MAX_LENGTH, RESERVED_SLUGS, LetterDraftData, NamedSignatoryData
+from .services import (
+    BODY_MAX_LENGTH,
+    RESERVED_SLUGS,
+    LetterDraftData,
+    NamedSignatoryData,
+    closes_at_problem,
+    slug_problem,
+)
 
 SLUG_MAX_LENGTH = Letter._meta.get_field("slug").max_length
 GOAL_MAX = 1_000_000_000
@@ -100,11 +108,8 @@ class LetterForm(forms.Form):
         if self.letter is not None and self.fields["slug"].disabled:
             return self.letter.slug
         if slug:
-            if slug in RESERVED_SLUGS:
-                raise forms.ValidationError(
-                    _("“%(slug)s” is reserved by the site; choose another address.")
-                    % {"slug": slug}
-                )
+            if problem := slug_problem(slug):
+                raise forms.ValidationError(problem)
             return slug
         return self._suggest_slug()
 
@@ -142,11 +147,19 @@ class LetterForm(forms.Form):
             )
         return language
 
+    def clean_body(self) -> str:
+        body: str = self.cleaned_data["body"]
+        if problem := markdown_problem(body):
+            raise forms.ValidationError(problem)
+        return body
+
     def clean_closes_at(self) -> datetime | None:
         closes_at: datetime | None = self.cleaned_data.get("closes_at")
         unchanged = self.letter is not None and closes_at == self.letter.closes_at
         if closes_at is not None and not unchanged and closes_at <= timezone.now():
             raise forms.ValidationError(_("Choose a closing time in the future."))
+        if problem := closes_at_problem(closes_at):
+            raise forms.ValidationError(problem)
         return closes_at
 
     def to_data(self, signatories: list[NamedSignatoryData] | None) -> LetterDraftData:

@@ -1,12 +1,13 @@
 """Every write to letters goes through here: commands, admin and views alike."""
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_slug
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -19,6 +20,7 @@ from petition.normalize import normalize_email
 from petition.outbox import outbox_enqueue_message
 
 from .audit import audit_record
+from .markdown import MARKDOWN_MAX_LENGTH, markdown_problem
 from .models import AuditEntry, Invitation, Letter, LetterRole, NamedSignatory
 from .versions import letter_version_backfill, letter_version_publish
 
@@ -43,8 +45,39 @@ class LetterData:
     signatories: list[NamedSignatoryData] | None = None
 
 
+# A closing time is a date people can act on. Year 10000 cannot even be read back from
+# PostgreSQL (Python's datetime ends at 9999), so far-future times broke every page
+# listing the letter.
+CLOSES_AT_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+CLOSES_AT_MAX_YEARS_AHEAD = 100
+
+
+def closes_at_problem(closes_at: datetime | None) -> str | None:
+    """Why this closing time cannot be a letter's (None if it can): the one rule the
+    editor, the importer and every save apply."""
+    if closes_at is None:
+        return None
+    latest = timezone.now() + timedelta(days=365 * CLOSES_AT_MAX_YEARS_AHEAD)
+    try:
+        in_range = CLOSES_AT_EARLIEST <= closes_at <= latest
+    except (OverflowError, TypeError):
+        in_range = False
+    if not in_range:
+        return _(
+            "The closing time must lie between %(earliest)s and %(latest)s (within "
+            "%(years)s years from now)."
+        ) % {
+            "earliest": CLOSES_AT_EARLIEST.date().isoformat(),
+            "latest": latest.date().isoformat(),
+            "years": CLOSES_AT_MAX_YEARS_AHEAD,
+        }
+    return None
+
+
 def letter_save(*, letter: Letter) -> Letter:
     """Validate and save a letter, stamping its first publication time."""
+    if problem := closes_at_problem(letter.closes_at):
+        raise ValidationError({"closes_at": problem})
     unknown = set(letter.signer_fields) - set(Letter.SignerField.values)
     if unknown:
         raise ValidationError(
@@ -62,6 +95,8 @@ def letter_save(*, letter: Letter) -> Letter:
 def letter_upsert(*, data: LetterData) -> tuple[Letter, bool]:
     """Create the letter with this slug, or update it in place; replaces named signatories
     when the data lists them. Returns the letter and whether it was created."""
+    _check_slug(data.slug)
+    _check_body(data.body)
     letter = Letter.objects.select_for_update().filter(slug=data.slug).first()
     created = letter is None
     if letter is None:
@@ -86,7 +121,7 @@ def letter_upsert(*, data: LetterData) -> tuple[Letter, bool]:
 # --- Authoring in the browser ---------------------------------------------------------
 # Slugs that would collide with routes under /letters/.
 RESERVED_SLUGS = frozenset({"new"})
-BODY_MAX_LENGTH = 50_000
+BODY_MAX_LENGTH = MARKDOWN_MAX_LENGTH
 INVITATION_TOKEN_SALT = "letters.invitation"  # noqa: S105 (a namespace, not a secret)
 
 
@@ -106,24 +141,33 @@ class LetterDraftData:
     signatories: list[NamedSignatoryData] | None = None
 
 
-def _check_slug(slug: str) -> None:
+SLUG_MAX_LENGTH: int = Letter._meta.get_field("slug").max_length  # type: ignore[assignment]
+
+
+def slug_problem(slug: str) -> str | None:
+    """Why `slug` cannot be a letter's address (None if it can): the one rule the editor,
+    the importer and the services apply, so no letter gets an address nobody can open."""
+    if not slug:
+        return _("Choose an address for the letter.")
+    if len(slug) > SLUG_MAX_LENGTH:
+        return _("The address is too long: at most %(max)s characters.") % {"max": SLUG_MAX_LENGTH}
+    try:
+        validate_slug(slug)
+    except ValidationError:
+        return _("The address may hold only letters a to z, digits, hyphens and underscores.")
     if slug in RESERVED_SLUGS:
-        raise ValidationError(
-            {
-                "slug": _("“%(slug)s” is reserved by the site; choose another address.")
-                % {"slug": slug}
-            }
-        )
+        return _("“%(slug)s” is reserved by the site; choose another address.") % {"slug": slug}
+    return None
+
+
+def _check_slug(slug: str) -> None:
+    if problem := slug_problem(slug):
+        raise ValidationError({"slug": problem})
 
 
 def _check_body(body: str) -> None:
-    if len(body) > BODY_MAX_LENGTH:
-        raise ValidationError(
-            {
-                "body": _("The text is too long: at most %(max)s characters.")
-                % {"max": BODY_MAX_LENGTH}
-            }
-        )
+    if problem := markdown_problem(body):
+        raise ValidationError({"body": problem})
 
 
 def _signatories_replace(*, letter: Letter, signatories: list[NamedSignatoryData]) -> None:
@@ -237,13 +281,42 @@ def letter_update(
             changed.append("signatories")
     if not changed:
         return letter
+    resubmitted = _needs_approval_again(letter=letter, user=user, changed=changed)
+    if resubmitted:
+        letter.status = Letter.Status.REVIEW
     letter_save(letter=letter)
     letter.__dict__.pop("body_html", None)
     audit_record(
         letter=letter, actor=user, action=AuditEntry.Action.LETTER_EDIT, detail={"fields": changed}
     )
+    if resubmitted:
+        audit_record(letter=letter, actor=user, action=AuditEntry.Action.LETTER_SUBMIT)
     letter_version_publish(letter=letter, user=user, note=note, material=material)
     return letter
+
+
+# What readers read; staff approved these words, not others.
+APPROVED_TEXT_FIELDS = frozenset({"title", "recipient", "body"})
+
+
+def _needs_approval_again(*, letter: Letter, user: Any, changed: list[str]) -> bool:
+    """Whether this edit sends a public letter back to site staff. Where the site requires
+    approval, staff approve a letter's words, so new words by a non-staff author must not
+    reach readers unseen: an open letter leaves the public site and waits in the staff
+    queue (its signatures are kept; approval reopens it). A closed letter's words cannot
+    change there, as approving it would reopen it."""
+    if not settings.LETTERS_REQUIRE_APPROVAL or getattr(user, "is_staff", False):
+        return False
+    if not APPROVED_TEXT_FIELDS & set(changed):
+        return False
+    if letter.status == Letter.Status.CLOSED:
+        raise ValidationError(
+            _(
+                "This site requires staff approval of a letter's text, and this letter is "
+                "closed: its title, recipient and text can no longer change."
+            )
+        )
+    return letter.status == Letter.Status.OPEN
 
 
 def _locked(letter: Letter) -> Letter:

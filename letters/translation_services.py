@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 
 from .audit import audit_record
 from .languages import is_known_language, language_name_local, letter_translation_index_forget
+from .markdown import markdown_problem
 from .models import AuditEntry, Letter, LetterTranslation
-from .services import BODY_MAX_LENGTH
 
 TITLE_MAX_LENGTH = LetterTranslation._meta.get_field("title").max_length
 RECIPIENT_MAX_LENGTH = LetterTranslation._meta.get_field("recipient").max_length
@@ -43,10 +43,8 @@ def _check(data: TranslationData) -> None:
         }
     if not data.body.strip():
         errors["body"] = _("The translation has no text.")
-    elif len(data.body) > BODY_MAX_LENGTH:
-        errors["body"] = _("The text is too long: at most %(max)s characters.") % {
-            "max": BODY_MAX_LENGTH
-        }
+    elif problem := markdown_problem(data.body):
+        errors["body"] = problem
     if errors:
         raise ValidationError(errors)
 

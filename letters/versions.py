@@ -50,6 +50,8 @@ DIFF_CONTEXT_WORDS = 30
 # Word-by-word matching is quadratic in the worst case; a rewrite bigger than this (in
 # tokens, old times new) is shown as the old text removed and the new one inserted.
 WORD_DIFF_MAX_WORK = 4_000_000
+# The same for lines (old times new, after the equal lines at both ends).
+LINE_DIFF_MAX_WORK = 250_000
 
 _TOKENS = re.compile(r"\s+|\S+")
 
@@ -148,13 +150,31 @@ def _segments(old: str, new: str) -> list[tuple[str, str]]:
     long text costs little, then words within the lines that changed."""
     old_lines = old.splitlines(keepends=True)
     new_lines = new.splitlines(keepends=True)
-    segments: list[tuple[str, str]] = []
-    lines = SequenceMatcher(None, old_lines, new_lines, autojunk=False)
-    for tag, i1, i2, j1, j2 in lines.get_opcodes():
-        if tag == "equal":
-            segments.append(("=", "".join(old_lines[i1:i2])))
-        else:
-            segments.extend(_word_segments("".join(old_lines[i1:i2]), "".join(new_lines[j1:j2])))
+    # Like words below: the lines both sides share at either end cost nothing, and a
+    # rewrite of too many lines is not matched line by line (many equal lines, as in a
+    # text of 20,000 short ones, make the matching take minutes).
+    prefix = 0
+    while prefix < min(len(old_lines), len(new_lines)) and old_lines[prefix] == new_lines[prefix]:
+        prefix += 1
+    suffix = 0
+    while (
+        suffix < min(len(old_lines), len(new_lines)) - prefix
+        and old_lines[-1 - suffix] == new_lines[-1 - suffix]
+    ):
+        suffix += 1
+    old_mid = old_lines[prefix : len(old_lines) - suffix]
+    new_mid = new_lines[prefix : len(new_lines) - suffix]
+    segments: list[tuple[str, str]] = [("=", "".join(old_lines[:prefix]))]
+    if len(old_mid) * len(new_mid) > LINE_DIFF_MAX_WORK:
+        segments.extend(_word_segments("".join(old_mid), "".join(new_mid)))
+    else:
+        lines = SequenceMatcher(None, old_mid, new_mid, autojunk=False)
+        for tag, i1, i2, j1, j2 in lines.get_opcodes():
+            if tag == "equal":
+                segments.append(("=", "".join(old_mid[i1:i2])))
+            else:
+                segments.extend(_word_segments("".join(old_mid[i1:i2]), "".join(new_mid[j1:j2])))
+    segments.append(("=", "".join(old_lines[len(old_lines) - suffix :])))
     return segments
 
 
