@@ -1,6 +1,8 @@
 """Parse a letter file: Markdown with a YAML front-matter header between `---` lines."""
 
+import os
 import re
+import stat
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -8,14 +10,20 @@ from typing import Any
 
 import yaml
 from django.conf.global_settings import LANGUAGES as ALL_LANGUAGES
-from django.core.validators import validate_slug
 from django.db import transaction
 
 from core.text import TextKind, TextPolicyError, text_clean
 
 from .languages import normalize_language_code
+from .markdown import markdown_problem
 from .models import Letter
-from .services import LetterData, NamedSignatoryData, letter_upsert
+from .services import (
+    LetterData,
+    NamedSignatoryData,
+    closes_at_problem,
+    letter_upsert,
+    slug_problem,
+)
 from .translation_services import TranslationData, translations_import
 
 REQUIRED_KEYS = {"title", "slug"}
@@ -27,6 +35,10 @@ TRANSLATION_REQUIRED_KEYS = {"language", "title"}
 TRANSLATION_OPTIONAL_KEYS = {"recipient"}
 SIGNATORY_KEYS = {"name", "affiliation"}
 KNOWN_LANGUAGES = {code for code, _ in ALL_LANGUAGES}
+# A letter's text is at most 50,000 characters (up to 4 bytes each); 500 named
+# signatories fit in the rest.
+FILE_MAX_BYTES = 1_000_000
+GOAL_MAX = 1_000_000_000
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<header>.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
 
@@ -56,6 +68,13 @@ def _text(header: dict[str, Any], key: str, max_length: int, default: str = "") 
 
 
 def _closes_at(value: Any) -> datetime | None:
+    moment = _moment(value)
+    if problem := closes_at_problem(moment):
+        raise LetterFileError(f"`closes_at`: {problem}")
+    return moment
+
+
+def _moment(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -65,7 +84,7 @@ def _closes_at(value: Any) -> datetime | None:
     elif isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise LetterFileError(
                 f"`closes_at` is not a date and time: {value!r} (use e.g. 2027-03-01T00:00:00Z)."
             ) from None
@@ -110,9 +129,18 @@ def _split(text: str, required: set[str], optional: set[str]) -> tuple[dict[str,
     try:
         header = yaml.safe_load(match["header"]) or {}
     except yaml.YAMLError as exc:
-        raise LetterFileError(f"The YAML header cannot be read: {exc}") from None
+        raise LetterFileError(
+            f"The YAML header cannot be read: {' '.join(str(exc).split())}"
+        ) from None
+    except RecursionError:
+        raise LetterFileError("The YAML header nests lists or mappings too deeply.") from None
+    except (ValueError, OverflowError) as exc:
+        # A date or number YAML recognizes but Python cannot hold, e.g. a time zone
+        # pushing year 9999 past the end of the calendar.
+        raise LetterFileError(f"The YAML header holds a value out of range: {exc}.") from None
     if not isinstance(header, dict):
         raise LetterFileError("The YAML header must be a mapping of keys to values.")
+    _check_strings(header)
 
     unknown = set(header) - required - optional
     if unknown:
@@ -126,6 +154,29 @@ def _split(text: str, required: set[str], optional: set[str]) -> tuple[dict[str,
     return header, text[match.end() :].strip()
 
 
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _check_strings(header: dict[str, Any]) -> None:
+    """Refuse text the database cannot store: a NUL character, or half of a surrogate
+    pair (both can be written as YAML escapes)."""
+    seen: set[int] = set()
+    pending: list[tuple[str, Any]] = [(str(key), value) for key, value in header.items()]
+    pending += [(str(key), key) for key in header]
+    while pending:
+        key, value = pending.pop()
+        if isinstance(value, dict | list):
+            if id(value) in seen:  # YAML aliases share values; visit each once
+                continue
+            seen.add(id(value))
+            inner = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            pending += [(key, v) for v in inner]
+        elif isinstance(value, str) and (found := _UNSTORABLE.search(value)):
+            char = found[0]
+            what = "a NUL character" if char == "\x00" else f"a lone surrogate (U+{ord(char):04X})"
+            raise LetterFileError(f"`{key}` holds {what}, which cannot be stored.")
+
+
 def _translation_files(value: Any) -> list[str]:
     if value is None:
         return []
@@ -136,28 +187,21 @@ def _translation_files(value: Any) -> list[str]:
     return [v.strip() for v in value]
 
 
-def parse_letter_file(text: str) -> LetterData:
-    """Turn a letter file into LetterData, or raise LetterFileError saying what is wrong."""
-    return parse_letter_file_and_translations(text)[0]
-
-
 def parse_letter_file_and_translations(text: str) -> tuple[LetterData, list[str]]:
     """The letter a file holds, and the translation files its header lists (as written,
     relative to the letter's file)."""
     header, body = _split(text, REQUIRED_KEYS, OPTIONAL_KEYS)
     translation_files = _translation_files(header.get("translations"))
 
-    slug = _text(header, "slug", 80)
-    try:
-        validate_slug(slug)
-    except Exception:
-        raise LetterFileError(
-            f"`slug` may hold only letters, digits, hyphens and underscores: {slug!r}."
-        ) from None
+    slug = _text(header, "slug", 200)
+    if problem := slug_problem(slug):
+        raise LetterFileError(f"`slug` {slug!r}: {problem}")
 
     goal = header.get("goal")
-    if goal is not None and (isinstance(goal, bool) or not isinstance(goal, int) or goal < 1):
-        raise LetterFileError("`goal` must be a whole number of at least 1.")
+    if goal is not None and (
+        isinstance(goal, bool) or not isinstance(goal, int) or not 1 <= goal <= GOAL_MAX
+    ):
+        raise LetterFileError(f"`goal` must be a whole number from 1 to {GOAL_MAX}.")
 
     language = _text(header, "language", 10, default="en").lower()
     if language not in KNOWN_LANGUAGES:
@@ -179,6 +223,8 @@ def parse_letter_file_and_translations(text: str) -> tuple[LetterData, list[str]
 
     if not body:
         raise LetterFileError("The letter has no text after its header.")
+    if problem := markdown_problem(body):
+        raise LetterFileError(f"The letter's text: {problem}")
 
     data = LetterData(
         slug=slug,
@@ -205,6 +251,8 @@ def parse_translation_file(text: str) -> TranslationData:
         raise LetterFileError(f"`language` is not a known language code: {raw!r}.")
     if not body:
         raise LetterFileError("The translation has no text after its header.")
+    if problem := markdown_problem(body):
+        raise LetterFileError(f"The translation's text: {problem}")
     return TranslationData(
         language=language,
         title=_text(header, "title", 200),
@@ -221,15 +269,48 @@ class LetterBundle:
     translations: list[TranslationData]
 
 
-def _read(path: Path) -> str:
+def read_letter_file(path: Path) -> str:
+    """The text of a letter or translation file, or LetterFileError (starting with the
+    path) when it is missing, not a regular file, too big, or not UTF-8 text."""
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise LetterFileError(f"{path}: not a regular file.")
+            data = file.read(FILE_MAX_BYTES + 1)
     except FileNotFoundError:
         raise LetterFileError(f"{path}: no such file.") from None
-    except UnicodeDecodeError:
-        raise LetterFileError(f"{path}: not UTF-8 text.") from None
+    except IsADirectoryError:
+        raise LetterFileError(f"{path}: not a regular file.") from None
     except OSError as exc:
         raise LetterFileError(f"{path}: cannot be read ({exc.strerror}).") from None
+    if len(data) > FILE_MAX_BYTES:
+        raise LetterFileError(f"{path}: larger than {FILE_MAX_BYTES:,} bytes.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LetterFileError(f"{path}: not UTF-8 text (byte {exc.start}).") from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise LetterFileError(f"{path}: holds a NUL character (line {line}); not a text file.")
+    return text
+
+
+def _translation_path(directory: Path, name: str) -> Path:
+    """Where a listed translation file is: inside the letter file's folder, never
+    elsewhere (no absolute path, no `..`, no symbolic link leading out)."""
+    relative = Path(name)
+    if relative.is_absolute() or relative.drive or ".." in relative.parts:
+        raise LetterFileError(
+            f"`translations`: {name!r} must be a file name in the letter file's folder."
+        )
+    path = directory / relative
+    try:
+        inside = path.resolve().is_relative_to(directory.resolve())
+    except (OSError, RuntimeError):
+        inside = False
+    if not inside:
+        raise LetterFileError(f"`translations`: {name!r} leads out of the letter file's folder.")
+    return path
 
 
 def parse_letter_bundle(text: str, *, directory: Path) -> LetterBundle:
@@ -238,9 +319,9 @@ def parse_letter_bundle(text: str, *, directory: Path) -> LetterBundle:
     letter, files = parse_letter_file_and_translations(text)
     translations: list[TranslationData] = []
     for name in files:
-        translation_path = directory / name
+        translation_path = _translation_path(directory, name)
         try:
-            found = parse_translation_file(_read(translation_path))
+            found = parse_translation_file(read_letter_file(translation_path))
         except LetterFileError as exc:
             message = str(exc)
             if not message.startswith(str(translation_path)):

@@ -5,7 +5,12 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
 
 from core.output import TerminalSafeCommand
-from letters.importing import LetterFileError, letter_import, parse_letter_bundle
+from letters.importing import (
+    LetterFileError,
+    letter_import,
+    parse_letter_bundle,
+    read_letter_file,
+)
 
 
 class Command(TerminalSafeCommand):
@@ -19,20 +24,19 @@ class Command(TerminalSafeCommand):
 
     def handle(self, *args: Any, file: Path, **options: Any) -> None:
         try:
-            text = file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise CommandError(f"{file}: no such file.") from None
-        except UnicodeDecodeError:
-            raise CommandError(f"{file}: not UTF-8 text.") from None
-        except OSError as exc:
-            raise CommandError(f"{file}: cannot be read ({exc.strerror}).") from None
+            text = read_letter_file(file)
+        except LetterFileError as exc:
+            raise CommandError(str(exc)) from None
         try:
             bundle = parse_letter_bundle(text, directory=file.parent)
             letter, created = letter_import(bundle=bundle)
         except LetterFileError as exc:
             raise CommandError(f"{file}: {exc} Nothing was changed.") from None
         except ValidationError as exc:
-            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            problems = "; ".join(
+                f"{k}: {' '.join(v)}"
+                for k, v in getattr(exc, "message_dict", {"": exc.messages}).items()
+            )
             raise CommandError(f"{file}: {problems}. Nothing was changed.") from None
         verb = "Created" if created else "Updated"
         languages = ", ".join(t.language for t in bundle.translations)
