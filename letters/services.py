@@ -15,6 +15,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from core.ratelimit import rate_limits_exceeded
+from core.sealed import TokenExpired, TokenInvalid, seal, unseal
 from petition.models import OutboundEmail
 from petition.normalize import normalize_email
 from petition.outbox import outbox_enqueue_message
@@ -436,7 +437,8 @@ def letter_reopen(*, letter: Letter, user: Any) -> Letter:
 
 def invitation_token(invitation: Invitation) -> str:
     """The signed value in an invitation link; it also expires on its own."""
-    return signing.dumps({"invitation": invitation.pk}, salt=INVITATION_TOKEN_SALT, compress=True)
+    # Sealed, not just signed: the link does not show how many invitations came before.
+    return seal({"invitation": invitation.pk}, salt=INVITATION_TOKEN_SALT)
 
 
 class InvitationLinkError(Exception):
@@ -452,8 +454,12 @@ def invitation_from_token(token: str) -> Invitation:
     """The open invitation a link stands for, or InvitationLinkError saying why not."""
     max_age = timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
     try:
-        value = signing.loads(token, salt=INVITATION_TOKEN_SALT, max_age=max_age)
-    except signing.SignatureExpired:
+        try:
+            value = unseal(token, salt=INVITATION_TOKEN_SALT, max_age=int(max_age.total_seconds()))
+        except TokenInvalid:
+            # A link emailed in the earlier signed-only form, good until it expires.
+            value = signing.loads(token, salt=INVITATION_TOKEN_SALT, max_age=max_age)
+    except (TokenExpired, signing.SignatureExpired):
         raise InvitationLinkError(
             _("This invitation has expired. Ask the letter's owners to invite you again."),
             status=410,

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from core.domains import is_public_suffix
 from core.ratelimit import rate_limits_exceeded
+from core.sealed import TokenExpired, TokenInvalid, seal, unseal
 from letters.audit import audit_record
 from letters.models import AffiliationVerification, AuditEntry, Letter, NamedSignatory
 
@@ -195,19 +196,25 @@ def make_affiliation_token(link: AffiliationLink) -> str:
         link.fingerprint,
         link.issued or int(timezone.now().timestamp()),
     ]
-    return signing.dumps(payload, salt=AFFILIATION_SALT, compress=True)
+    # Sealed, not just signed: the link shows neither the address nor the row ids.
+    return seal(payload, salt=AFFILIATION_SALT)
 
 
 def read_affiliation_token(token: str) -> AffiliationLink:
     """The link a token stands for, or LinkInvalid / LinkExpired."""
+    max_age = settings.PETITION_AFFILIATION_LINK_MAX_AGE
     try:
-        value = signing.loads(
-            token, salt=AFFILIATION_SALT, max_age=settings.PETITION_AFFILIATION_LINK_MAX_AGE
-        )
-    except signing.SignatureExpired:
+        value = unseal(token, salt=AFFILIATION_SALT, max_age=max_age)
+    except TokenExpired:
         raise LinkExpired from None
-    except (signing.BadSignature, ValueError, UnicodeError):
-        raise LinkInvalid from None
+    except TokenInvalid:
+        # A link emailed in the earlier signed-only form, good until it expires.
+        try:
+            value = signing.loads(token, salt=AFFILIATION_SALT, max_age=max_age)
+        except signing.SignatureExpired:
+            raise LinkExpired from None
+        except (signing.BadSignature, ValueError, UnicodeError):
+            raise LinkInvalid from None
     if (
         not isinstance(value, list)
         or len(value) != 7

@@ -87,3 +87,40 @@ def test_tokens_survive_a_secret_key_rotation(settings) -> None:
     settings.SECRET_KEY_FALLBACKS = [old_secret]
     assert read_manage_token(token) == (41, 7)
     assert MANAGE_SALT != VERIFY_SALT
+
+
+def test_an_affiliation_link_shows_neither_the_address_nor_the_ids() -> None:
+    from petition.affiliations import (
+        AFFILIATION_SALT,
+        KIND_SIGNATURE,
+        AffiliationLink,
+        make_affiliation_token,
+        read_affiliation_token,
+    )
+
+    link = AffiliationLink(
+        KIND_SIGNATURE, 4242, 77, "ada@uni.example", "uni.example", "f" * 16, 1_700_000_000
+    )
+    token = make_affiliation_token(link)
+    assert b"uni.example" not in _decoded(token)
+    assert b"4242" not in _decoded(token)
+    assert read_affiliation_token(token) == link
+    legacy = signing.dumps(
+        [KIND_SIGNATURE, 4242, 77, "ada@uni.example", "uni.example", "f" * 16, 1_700_000_000],
+        salt=AFFILIATION_SALT,
+        compress=True,
+    )
+    assert read_affiliation_token(legacy) == link
+
+
+@pytest.mark.django_db
+def test_an_invitation_link_does_not_show_its_row_id() -> None:
+    from letters.services import INVITATION_TOKEN_SALT, invitation_from_token, invitation_token
+    from tests.factories import InvitationFactory
+
+    invitation = InvitationFactory()
+    token = invitation_token(invitation)
+    assert f'"invitation":{invitation.pk}'.encode() not in _decoded(token)
+    assert invitation_from_token(token) == invitation
+    legacy = signing.dumps({"invitation": invitation.pk}, salt=INVITATION_TOKEN_SALT, compress=True)
+    assert invitation_from_token(legacy) == invitation
