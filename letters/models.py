@@ -2,7 +2,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -16,6 +16,12 @@ class LetterQuerySet(models.QuerySet["Letter"]):
     def public(self) -> "LetterQuerySet":
         """Letters anyone may read: open or closed, never drafts."""
         return self.filter(status__in=[Letter.Status.OPEN, Letter.Status.CLOSED])
+
+    def with_owner_flag(self) -> "LetterQuerySet":
+        """Each letter with `has_owner`: whether anyone owns it (readers may then write to
+        its organisers)."""
+        owners = LetterRole.objects.filter(letter=OuterRef("pk"), role=LetterRole.Role.OWNER)
+        return self.annotate(has_owner=Exists(owners))
 
     def accepting_signatures(self, now: datetime | None = None) -> "LetterQuerySet":
         now = now or timezone.now()

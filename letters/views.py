@@ -83,6 +83,15 @@ class LetterCard:
     goal_percent: int | None
 
 
+def _has_owner(letter: Letter) -> bool:
+    """Whether the letter has an owner to write to; the letter page's query annotates it
+    (has_owner), so reading it costs nothing there."""
+    annotated = getattr(letter, "has_owner", None)
+    if annotated is not None:
+        return bool(annotated)
+    return LetterRole.objects.filter(letter=letter, role=LetterRole.Role.OWNER).exists()
+
+
 def letter_context(letter: Letter, form: SignatureForm | None = None) -> dict[str, object]:
     count = letter_signature_counts([letter.pk])[letter.pk]
     return {
@@ -94,16 +103,14 @@ def letter_context(letter: Letter, form: SignatureForm | None = None) -> dict[st
         "form": form or SignatureForm(letter=letter),
         "description": markdown_excerpt(letter.body),
         # Owners to write to through the contact form (their addresses stay private).
-        "can_contact": LetterRole.objects.filter(
-            letter=letter, role=LetterRole.Role.OWNER
-        ).exists(),
+        "can_contact": _has_owner(letter),
     }
 
 
 def letter_detail(request: HttpRequest, slug: str, language: str | None = None) -> HttpResponse:
     """The letter in the language the URL names, or else the best one for the reader's
     Accept-Language header (then the answer varies with that header)."""
-    letter = get_object_or_404(Letter.objects.public(), slug=slug)
+    letter = get_object_or_404(Letter.objects.public().with_owner_flag(), slug=slug)
     index = letter_translation_index(letter)
     if language is None:
         chosen = negotiate_language(
