@@ -46,7 +46,7 @@ def inputs(limit: int) -> dict[str, str]:
         "[]( repeated": fill("[]("),
         "![ repeated": fill("!["),
         "table, many rows": "|a|b|\n|-|-|\n" + fill("|x|y|\n")[: limit - 20],
-        "table, 6,000 rows": "|a|b|\n|-|-|\n" + "|x|y|\n" * 6000,
+        "table, 3,000 rows": "|a|b|\n|-|-|\n" + "|x|y|\n" * 3000,
         "table, wide": "|" * (limit // 2 - 2) + "\n" + fill("|-")[: limit // 2 - 2],
         "&#x1 repeated": fill("&#x1"),
         "<a repeated": fill("<a"),
