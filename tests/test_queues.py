@@ -2,6 +2,7 @@
 runs unbounded."""
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -11,6 +12,7 @@ from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core import mail
+from django.utils import timezone
 
 from config.celery import app
 from delivery import tasks as delivery_tasks
@@ -162,6 +164,38 @@ def test_enqueueing_nudges_only_the_drain_of_the_emails_class() -> None:
         assert bulk_drain.call_count == 0
         outbox.outbox_enqueue(signature, OutboundEmail.Kind.RECONFIRM, capped=False)
         assert bulk_drain.call_count == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("with_broker")
+def test_the_sweeper_sends_signers_emails_itself_and_hands_bulk_mail_to_the_mail_queue() -> None:
+    long_ago = timezone.now() - timedelta(minutes=5)
+    signature = SignatureFactory()
+    verify = OutboundEmail.objects.create(
+        signature=signature, kind=OutboundEmail.Kind.VERIFY, created_at=long_ago
+    )
+    reconfirm = OutboundEmail.objects.create(
+        signature=signature, kind=OutboundEmail.Kind.RECONFIRM, created_at=long_ago
+    )
+    retry = OutboundEmail.objects.create(
+        signature=signature,
+        kind=OutboundEmail.Kind.INVITATION,
+        attempts=1,
+        next_attempt_at=long_ago,
+    )
+    with (
+        mock.patch("petition.tasks.drain_outbox_bulk.delay") as bulk_drain,
+        mock.patch("petition.tasks.send_outbound_email_bulk.delay") as bulk_retry,
+        mock.patch("petition.tasks.send_outbound_email.delay") as signer_retry,
+    ):
+        assert outbox.outbox_requeue_stale() == 3
+    verify.refresh_from_db()
+    reconfirm.refresh_from_db()
+    assert verify.state == OutboundEmail.State.SENT
+    assert reconfirm.state == OutboundEmail.State.QUEUED
+    assert bulk_drain.call_count == 1
+    bulk_retry.assert_called_once_with(retry.pk)
+    assert not signer_retry.called
 
 
 @pytest.mark.django_db
