@@ -80,3 +80,21 @@ def test_concurrent_verifications_and_tallies_end_exact_without_drift() -> None:
     tally_apply()
     assert letter_signature_count(letter) == 120
     assert tally_reconcile() == 0
+
+
+def test_a_race_of_bot_and_real_attempts_on_one_address_leaves_one_real_signature() -> None:
+    letter = LetterFactory()
+    results = run_together(
+        8,
+        lambda n: signature_create(
+            letter=letter,
+            data=SignatureData(name=f"Ada {n}", email="ada@example.org"),
+            ip_address=f"198.51.100.{n + 1}",
+            honeypot=n % 2 == 0,
+        ),
+    )
+    assert len({s.pk for s in results}) == 1
+    signature = Signature.objects.get()
+    assert signature.shadow_reason == ""
+    assert OutboundEmail.objects.filter(kind=OutboundEmail.Kind.VERIFY).count() >= 1
+    assert OutboundEmail.objects.count() == signature.emails_sent
