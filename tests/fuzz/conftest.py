@@ -1,10 +1,15 @@
 import os
 import random
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from django.db import transaction
+from django.test import override_settings
 from hypothesis import core, settings
 
 from . import budget  # noqa: F401 (registers the profiles)
+from .harness import Site, build_site
 
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
@@ -20,6 +25,18 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     seed = core.global_force_seed
     terminalreporter.write_line(
-        f"fuzz: profile {settings.default._current_profile if hasattr(settings.default, '_current_profile') else os.environ.get('HYPOTHESIS_PROFILE', 'ci')}, "
+        f"fuzz: profile {os.environ.get('HYPOTHESIS_PROFILE', 'ci')}, "
         f"seed {seed} (HYPOTHESIS_SEED={seed} replays it)"
     )
+
+
+@pytest.fixture(scope="module")
+def site(django_db_setup: None, django_db_blocker: Any) -> Iterator[Site]:
+    """The site, built once per module inside a transaction that is rolled back after
+    it; each test runs in a savepoint within it, and each example in another."""
+    fast_hashing = override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
+    )
+    with django_db_blocker.unblock(), fast_hashing, transaction.atomic():
+        yield build_site()
+        transaction.set_rollback(True)

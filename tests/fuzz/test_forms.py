@@ -22,11 +22,9 @@ from .harness import (
     Field,
     FoundForm,
     Site,
-    build_site,
+    Visitor,
     check_request,
-    client_for,
     find_forms,
-    isolated,
 )
 from .strategies import datetime_text, email_text, hostile_text, number_text
 
@@ -43,6 +41,9 @@ FORM_TARGETS = [
     ("anonymous", "affiliation-confirm", "affiliation_confirm"),
     ("anonymous", "reconfirm-earlier", "signature_reconfirm"),
     ("anonymous", "home", "set_language"),
+    ("anonymous", "home", "home"),
+    ("anonymous", "signatories", "signatory_list"),
+    ("anonymous", "contact", "letter_contact"),
     ("anonymous", "login", "account_login"),
     ("anonymous", "signup", "account_signup"),
     ("anonymous", "password-reset", "account_reset_password"),
@@ -106,6 +107,8 @@ GOOD = {
     "name_pattern": "Ada*",
     "affiliation": "Union of illustrators",
     "consent": "on",
+    "message": "Could we talk about the letter?",
+    "subject": "About the letter",
 }
 
 
@@ -157,11 +160,6 @@ def submissions(draw: Any, form: FoundForm) -> tuple[dict[str, Any], str | None]
     return data, pressed[0] if pressed else None
 
 
-@pytest.fixture
-def site() -> Site:
-    return build_site()
-
-
 def target_id(target: tuple[str, str, str]) -> str:
     return "-".join(target)
 
@@ -173,14 +171,14 @@ def test_hostile_form_posts_never_fail_and_refusals_store_nothing(
     identity, page, route = target
     forms = [form for form in find_forms(site, only=(identity, page)) if form.route == route]
     assert forms, f"no form for {route} on {page} as {identity}"
+    visitor = Visitor(site, identity)
 
     @fuzz_settings(weight=1)
     @given(st.data())
     def post(data: st.DataObject) -> None:
         form = data.draw(st.sampled_from(forms), label="form")
         values, pressed = data.draw(submissions(form), label="values")
-        with isolated():
-            client = client_for(site, identity)
+        with visitor.example() as client:
             send = (
                 (lambda: client.get(form.action, values))
                 if form.method == "get"
@@ -189,6 +187,7 @@ def test_hostile_form_posts_never_fail_and_refusals_store_nothing(
             check_request(
                 send,
                 django_capture_on_commit_callbacks,
+                before=visitor.baseline,
                 must_store_nothing=form.method == "get" or pressed == "preview",
             )
 

@@ -145,12 +145,13 @@ def test_import_letter_imports_or_refuses_cleanly(
     path = tmp_path / "letter.md"
     (tmp_path / "fr.md").write_text("---\nlanguage: fr\ntitle: Lettre\n---\nTexte.\n")
 
+    before = snapshot()
+
     @fuzz_settings(weight=6)
     @given(document=letter_files())
     def run(document: bytes) -> None:
         path.write_bytes(document)
         with isolated():
-            before = snapshot()
             out = io.StringIO()
             try:
                 with django_capture_on_commit_callbacks(execute=True):

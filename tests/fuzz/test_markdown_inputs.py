@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from letters.markdown import MARKDOWN_MAX_LENGTH
 
 from .budget import fuzz_settings
-from .harness import Site, build_site, check_request, client_for, isolated
+from .harness import Site, Visitor, check_request
 from .strategies import MARKDOWN_UNITS, hostile_text
 
 pytestmark = pytest.mark.django_db
@@ -23,22 +23,19 @@ pytestmark = pytest.mark.django_db
 SECONDS = 5
 
 
-@pytest.fixture
-def site() -> Site:
-    return build_site()
-
-
 def test_hostile_markdown_previews_never_fail(
     site: Site, django_capture_on_commit_callbacks: Callable
 ) -> None:
+    visitor = Visitor(site, "owner")
+
     @fuzz_settings(weight=2)
     @given(body=st.one_of(hostile_text(), st.lists(hostile_text(), min_size=2, max_size=3)))
     def preview(body: object) -> None:
-        with isolated():
-            client = client_for(site, "owner")
+        with visitor.example() as client:
             check_request(
                 lambda: client.post(reverse("markdown_preview"), {"body": body}),
                 django_capture_on_commit_callbacks,
+                before=visitor.baseline,
                 must_store_nothing=True,
             )
 
@@ -49,6 +46,7 @@ def test_full_size_pathological_markdown_answers_quickly(
     site: Site, django_capture_on_commit_callbacks: Callable
 ) -> None:
     edit = reverse("letter_edit", args=[site.draft.slug])
+    visitor = Visitor(site, "owner")
 
     @fuzz_settings(weight=0.5)
     @given(
@@ -58,8 +56,7 @@ def test_full_size_pathological_markdown_answers_quickly(
     )
     def send(unit: str, size: int, save: bool) -> None:
         body = (unit * (size // len(unit) + 1))[:size]
-        with isolated():
-            client = client_for(site, "owner")
+        with visitor.example() as client:
             started = time.monotonic()
             if save:
                 data = {

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from .budget import fuzz_settings
-from .harness import Site, build_site, check_request, client_for, isolated
+from .harness import Site, Visitor, check_request
 from .strategies import hostile_text, number_text
 
 pytestmark = pytest.mark.django_db
@@ -60,26 +60,22 @@ def addresses(draw: st.DrawFn, all_routes: list[str]) -> str:
     return "/" + path
 
 
-@pytest.fixture
-def site() -> Site:
-    return build_site()
-
-
 @pytest.mark.parametrize("method", ["get", "post"])
 @pytest.mark.parametrize("identity", ["anonymous", "owner"])
 def test_hostile_path_segments_never_fail(
     site: Site, identity: str, method: str, django_capture_on_commit_callbacks: Callable
 ) -> None:
     all_routes = routes()
+    visitor = Visitor(site, identity)
 
     @fuzz_settings(weight=3)
     @given(url=addresses(all_routes))
     def visit(url: str) -> None:
-        with isolated():
-            client = client_for(site, identity)
+        with visitor.example() as client:
             check_request(
                 lambda: getattr(client, method)(url),
                 django_capture_on_commit_callbacks,
+                before=visitor.baseline,
                 must_store_nothing=method == "get" and not url.endswith("export.csv"),
             )
 
