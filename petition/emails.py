@@ -12,6 +12,12 @@ from letters.languages import letter_in_language
 from .models import OutboundEmail
 from .tokens import make_manage_token, make_verification_token
 
+MANAGE_LINK_KINDS = (
+    OutboundEmail.Kind.VERIFY,
+    OutboundEmail.Kind.ALREADY_SIGNED,
+    OutboundEmail.Kind.MANAGE,
+)
+
 
 def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
@@ -63,14 +69,10 @@ def build_signature_email(outbound: OutboundEmail) -> EmailMultiAlternatives:
             "site_url": settings.SITE_URL,
             "privacy_url": absolute_url(reverse("privacy")),
         }
-        if outbound.kind == OutboundEmail.Kind.VERIFY:
-            token = make_verification_token(signature_id=signature.pk, letter_id=letter.pk)
-            context["confirm_url"] = absolute_url(
-                reverse("signature_confirm", kwargs={"slug": letter.slug, "token": token})
-            )
-            context["valid_days"] = max(1, settings.PETITION_VERIFY_LINK_MAX_AGE // 86400)
-        elif outbound.kind == OutboundEmail.Kind.MANAGE:
+        if outbound.kind in MANAGE_LINK_KINDS:
             # Signed when sent, not when queued, so the link's lifetime starts in the inbox.
+            # One email per signature: the verification email carries the manage link too
+            # (it works once the signature is confirmed), and so does "already signed".
             token = make_manage_token(signature_id=signature.pk, letter_id=letter.pk)
             context["manage_url"] = absolute_url(
                 reverse("signature_manage", kwargs={"slug": letter.slug, "token": token})
@@ -78,8 +80,15 @@ def build_signature_email(outbound: OutboundEmail) -> EmailMultiAlternatives:
             context["request_url"] = absolute_url(
                 reverse("signature_manage_request", kwargs={"slug": letter.slug})
             )
-            context["valid_days"] = max(1, settings.PETITION_MANAGE_LINK_MAX_AGE // 86400)
-        elif outbound.kind == OutboundEmail.Kind.RECONFIRM:
+            context["manage_valid_days"] = max(1, settings.PETITION_MANAGE_LINK_MAX_AGE // 86400)
+            context["valid_days"] = context["manage_valid_days"]
+        if outbound.kind == OutboundEmail.Kind.VERIFY:
+            token = make_verification_token(signature_id=signature.pk, letter_id=letter.pk)
+            context["confirm_url"] = absolute_url(
+                reverse("signature_confirm", kwargs={"slug": letter.slug, "token": token})
+            )
+            context["valid_days"] = max(1, settings.PETITION_VERIFY_LINK_MAX_AGE // 86400)
+        if outbound.kind == OutboundEmail.Kind.RECONFIRM:
             from .reconfirm import reconfirm_email_context
 
             context.update(reconfirm_email_context(signature))

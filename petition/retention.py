@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from letters.models import Letter
 
+from .emails import MANAGE_LINK_KINDS
 from .models import OutboundEmail, Signature
 
 logger = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ def withdrawn_signatures_erase(*, now: datetime, batch_size: int) -> int:
     then their signers may download what was stored. Returns how many."""
     link_cutoff = now - timedelta(seconds=settings.PETITION_MANAGE_LINK_MAX_AGE)
     live_link = OutboundEmail.objects.filter(
-        signature=OuterRef("pk"), kind=OutboundEmail.Kind.MANAGE, created_at__gte=link_cutoff
+        signature=OuterRef("pk"), kind__in=MANAGE_LINK_KINDS, created_at__gte=link_cutoff
     )
     done = Signature.objects.filter(
         status=Signature.Status.WITHDRAWN, anonymized_at__isnull=True

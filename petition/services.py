@@ -198,8 +198,8 @@ def _signature_reopen(signature: Signature, *, data: SignatureData, ip_address: 
 
 
 def signature_verify(*, signature_id: int, letter_id: int) -> tuple[Signature, bool]:
-    """Mark the signature verified, so it counts, and email the signer a link to manage it.
-    Idempotent: returns (signature, True) only the first time. Raises LinkInvalid if the
+    """Mark the signature verified, so it counts. No email: the verification email already
+    carried the signer's manage link. Idempotent: returns (signature, True) only the first time. Raises LinkInvalid if the
     signature no longer exists."""
     with transaction.atomic():
         signature = (
@@ -215,7 +215,6 @@ def signature_verify(*, signature_id: int, letter_id: int) -> tuple[Signature, b
         signature.status = Signature.Status.VERIFIED
         signature.verified_at = timezone.now()
         signature.save(update_fields=["status", "verified_at"])
-        outbox_enqueue(signature, OutboundEmail.Kind.MANAGE, capped=False)
         if signature.version < signature.letter.version:  # the text changed while pending
             reconfirm_if_outdated(signature)
         transaction.on_commit(tally_soon, robust=True)

@@ -8,10 +8,9 @@ from django.test import Client
 from django.urls import reverse
 
 from letters.models import Letter
-from petition.models import OutboundEmail, Signature
+from petition.models import Signature
 from petition.selectors import letter_signature_count
 from petition.selfservice import SignatureNotEditable, signature_withdraw
-from petition.services import signature_verify
 from petition.tokens import make_manage_token, make_verification_token
 from tests.factories import LetterFactory, SignatureFactory
 
@@ -46,28 +45,33 @@ def post(client: Client, django_capture_on_commit_callbacks: Callable) -> Callab
     return _post
 
 
-def test_manage_link_is_emailed_after_verification(
+def test_one_email_per_signature_carries_both_the_confirm_and_the_manage_link(
     letter: Letter, sign: Callable, confirm: Callable, client: Client
 ) -> None:
     sign(letter)
-    confirm(confirm_link(mail.outbox[0]))
-    assert len(mail.outbox) == 2
-    manage_email = mail.outbox[1]
-    assert "Manage your signature" in manage_email.subject
-    link = MANAGE_LINK.search(manage_email.body).group(0)
-    response = client.get(path_of(link))
-    assert response.status_code == 200
-    assert b"Your signature is confirmed." in response.content
+    (verify_email,) = mail.outbox
+    manage_path = path_of(MANAGE_LINK.search(verify_email.body).group(0))
+    html = verify_email.alternatives[0][0]
+    assert manage_path in html
+    # Before confirming, the manage page says what is missing.
+    pending = client.get(manage_path)
+    assert pending.status_code == 200
+    assert b"waiting for you to confirm it" in pending.content
+    confirm(confirm_link(verify_email))
+    assert len(mail.outbox) == 1  # confirming sends nothing more
+    confirmed = client.get(manage_path)
+    assert confirmed.status_code == 200
+    assert b"Your signature is confirmed." in confirmed.content
 
 
-def test_manage_email_is_not_blocked_by_the_per_signature_cap(letter: Letter, settings) -> None:
-    signature = SignatureFactory(
-        letter=letter, emails_sent=settings.PETITION_MAX_EMAILS_PER_SIGNATURE
-    )
-    signature_verify(signature_id=signature.pk, letter_id=letter.pk)
-    assert signature.emails.filter(kind=OutboundEmail.Kind.MANAGE).count() == 1
-    signature.refresh_from_db()
-    assert signature.emails_sent == settings.PETITION_MAX_EMAILS_PER_SIGNATURE
+def test_the_already_signed_email_carries_the_manage_link(
+    letter: Letter, verified: Signature, sign: Callable, client: Client
+) -> None:
+    sign(letter, email="ada@example.org")
+    (already,) = mail.outbox
+    assert "already signed" in already.subject
+    link = MANAGE_LINK.search(already.body).group(0)
+    assert client.get(path_of(link)).status_code == 200
 
 
 def test_confirmation_page_points_to_the_emailed_manage_link(
