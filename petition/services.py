@@ -199,7 +199,8 @@ def _signature_reopen(signature: Signature, *, data: SignatureData, ip_address: 
 
 def signature_verify(*, signature_id: int, letter_id: int) -> tuple[Signature, bool]:
     """Mark the signature verified, so it counts. No email: the verification email already
-    carried the signer's manage link. Idempotent: returns (signature, True) only the first time. Raises LinkInvalid if the
+    carried the signer's manage link. Idempotent: returns (signature, True) only the first
+    time. Raises LinkInvalid if the
     signature no longer exists."""
     with transaction.atomic():
         signature = (
