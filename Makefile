@@ -32,7 +32,7 @@ migrate: $(STAMP) messages
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
-	$(PY) manage.py import_letter demo/fair-terms.md
+	$(PY) manage.py import_letter demo/fair-terms.md --admin-owns
 
 # The embedded default: SQLite, tasks inline, emails printed here with their links.
 run: export DJANGO_DEBUG ?= 1

@@ -10,17 +10,23 @@ from typing import Any
 
 import yaml
 from django.conf.global_settings import LANGUAGES as ALL_LANGUAGES
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 
 from core.text import TextKind, TextPolicyError, text_clean
 
 from .languages import normalize_language_code
 from .markdown import markdown_problem
-from .models import Letter
+from .models import Letter, LetterRole
 from .services import (
     LetterData,
     NamedSignatoryData,
+    TeamApplied,
+    TeamMemberData,
     closes_at_problem,
+    letter_team_apply,
     letter_upsert,
     slug_problem,
 )
@@ -29,8 +35,10 @@ from .translation_services import TranslationData, translations_import
 REQUIRED_KEYS = {"title", "slug"}
 OPTIONAL_KEYS = {
     "recipient", "goal", "language", "status", "closes_at", "fields", "signatories",
-    "translations",
+    "translations", "organiser", "team",
 }  # fmt: skip
+ORGANISER_KEYS = {"name", "organization"}
+TEAM_KEYS = {"email", "role"}
 TRANSLATION_REQUIRED_KEYS = {"language", "title"}
 TRANSLATION_OPTIONAL_KEYS = {"recipient"}
 SIGNATORY_KEYS = {"name", "affiliation"}
@@ -43,7 +51,7 @@ FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<header>.*?)\r?\n---[ \t]*(?:\r?\
 
 
 # Text readers see next to the site's own words: the Unicode policy of core/text.py.
-POLICED_TEXT_KEYS = frozenset({"title", "recipient", "name", "affiliation"})
+POLICED_TEXT_KEYS = frozenset({"title", "recipient", "name", "affiliation", "organization"})
 
 
 class LetterFileError(ValueError):
@@ -118,6 +126,54 @@ def _signatories(value: Any) -> list[NamedSignatoryData] | None:
             raise LetterFileError(f"Signatory {number} has no name.")
         result.append(NamedSignatoryData(name=name, affiliation=_text(entry, "affiliation", 200)))
     return result
+
+
+def _organiser(value: Any) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise LetterFileError("`organiser` must have `name` and optionally `organization`.")
+    unknown = set(value) - ORGANISER_KEYS
+    if unknown:
+        raise LetterFileError(
+            f"`organiser` has unknown keys: {', '.join(sorted(map(str, unknown)))}."
+        )
+    return _text(value, "name", 120), _text(value, "organization", 160)
+
+
+def _team(value: Any) -> list[TeamMemberData]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise LetterFileError("`team` must be a list of entries with `email` and `role`.")
+    members: dict[str, TeamMemberData] = {}
+    for number, entry in enumerate(value, start=1):
+        if not isinstance(entry, dict):
+            raise LetterFileError(f"Team member {number} must have `email` and `role`.")
+        unknown = set(entry) - TEAM_KEYS
+        if unknown:
+            raise LetterFileError(
+                f"Team member {number} has unknown keys: {', '.join(sorted(map(str, unknown)))}."
+            )
+        email = team_email(_text(entry, "email", 254))
+        if email is None:
+            raise LetterFileError(f"Team member {number}: `email` is not an email address.")
+        role = _text(entry, "role", 10, default=LetterRole.Role.OWNER).lower()
+        if role not in LetterRole.Role.values:
+            raise LetterFileError(
+                f"Team member {number}: `role` must be one of {', '.join(LetterRole.Role.values)}."
+            )
+        members[email.lower()] = TeamMemberData(email=email, role=role)
+    return list(members.values())
+
+
+def team_email(value: str) -> str | None:
+    """The address as typed (trimmed) if it is one, else None."""
+    try:
+        validate_email(value.strip())
+    except ValidationError:
+        return None
+    return value.strip()
 
 
 def _split(text: str, required: set[str], optional: set[str]) -> tuple[dict[str, Any], str]:
@@ -226,6 +282,7 @@ def parse_letter_file_and_translations(text: str) -> tuple[LetterData, list[str]
     if problem := markdown_problem(body):
         raise LetterFileError(f"The letter's text: {problem}")
 
+    organiser = _organiser(header.get("organiser"))
     data = LetterData(
         slug=slug,
         title=_text(header, "title", 200),
@@ -237,6 +294,8 @@ def parse_letter_file_and_translations(text: str) -> tuple[LetterData, list[str]
         closes_at=_closes_at(header.get("closes_at")),
         signer_fields=list(dict.fromkeys(fields)),
         signatories=_signatories(header.get("signatories")),
+        organiser=organiser,
+        team=_team(header.get("team")),
     )
     return data, translation_files
 
@@ -339,9 +398,13 @@ def parse_letter_bundle(text: str, *, directory: Path) -> LetterBundle:
 
 
 @transaction.atomic
-def letter_import(*, bundle: LetterBundle) -> tuple[Letter, bool]:
-    """Create or update the letter and the translations its file lists, all or nothing.
-    Returns the letter and whether it was created."""
+def letter_import(
+    *, bundle: LetterBundle, owners: list[str] | None = None, admin_owns: bool = False
+) -> tuple[Letter, bool, TeamApplied]:
+    """Create or update the letter and the translations its file lists, and give the team
+    its roles (the file's `team:`, then each of `owners`; with `admin_owns`, the first
+    superuser owns a letter nobody owns yet), all or nothing. Returns the letter, whether
+    it was created, and what happened to the team."""
     letter, created = letter_upsert(data=bundle.letter)
     if letter.translations.filter(language=letter.language).exists():
         raise LetterFileError(
@@ -349,4 +412,13 @@ def letter_import(*, bundle: LetterBundle) -> tuple[Letter, bool]:
             "translation first, or keep the letter's language."
         )
     translations_import(letter=letter, translations=bundle.translations)
-    return letter, created
+    members = [
+        *bundle.letter.team,
+        *(TeamMemberData(email=email, role=LetterRole.Role.OWNER) for email in owners or []),
+    ]
+    if admin_owns and not letter.roles.filter(role=LetterRole.Role.OWNER).exists():
+        admin = get_user_model().objects.filter(is_superuser=True, is_active=True).order_by("pk")
+        if first := admin.first():
+            members.append(TeamMemberData(email=first.email, role=LetterRole.Role.OWNER))
+    team = letter_team_apply(letter=letter, members=members)
+    return letter, created, team

@@ -326,6 +326,7 @@ class AuditEntry(models.Model):
         ROLE_INVITE = "role_invite", _("Invited a co-owner or moderator")
         ROLE_REVOKE = "role_revoke", _("Withdrew an invitation")
         ROLE_ACCEPT = "role_accept", _("Accepted an invitation")
+        ROLE_GRANT = "role_grant", _("Gave an account a role on the letter")
         ROLE_REMOVE = "role_remove", _("Removed a co-owner or moderator")
         APPROVE = "approve", _("Approved signatures")
         HIDE = "hide", _("Hid signatures")

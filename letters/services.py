@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_slug
@@ -44,6 +45,9 @@ class LetterData:
     closes_at: datetime | None = None
     signer_fields: list[str] = field(default_factory=list)
     signatories: list[NamedSignatoryData] | None = None
+    # (name, organization) of whoever started the letter; None leaves it as it is.
+    organiser: tuple[str, str] | None = None
+    team: list["TeamMemberData"] = field(default_factory=list)
 
 
 # A closing time is a date people can act on. Year 10000 cannot even be read back from
@@ -112,6 +116,8 @@ def letter_upsert(*, data: LetterData) -> tuple[Letter, bool]:
     letter.status = data.status
     letter.closes_at = data.closes_at
     letter.signer_fields = list(data.signer_fields)
+    if data.organiser is not None:
+        letter.organiser_name, letter.organiser_organization = data.organiser
     letter_save(letter=letter)
     letter_version_publish(letter=letter, user=None, note=_("Imported from a file."))
     if data.signatories is not None:
@@ -692,3 +698,78 @@ def role_remove(*, member: LetterRole, user: Any) -> None:
     detail = {"user": member.user_id, "email": member.user.email, "role": member.role}
     member.delete()
     audit_record(letter=letter, actor=user, action=AuditEntry.Action.ROLE_REMOVE, detail=detail)
+
+
+# --- Teams from files and from the admin ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamMemberData:
+    email: str
+    role: str = LetterRole.Role.OWNER
+
+
+@dataclass(frozen=True)
+class TeamApplied:
+    granted: list[str]  # addresses of accounts given (or promoted to) their role now
+    invited: list[str]  # addresses with no account yet: emailed an invitation
+    unchanged: list[str]  # already holding that role, or already invited
+
+
+def letter_role_grant(*, letter: Letter, user: Any, role: str, granted_by: Any = None) -> bool:
+    """Give an existing account a role on the letter, or promote a moderator to owner
+    (never a demotion). Audited as ROLE_GRANT. Returns whether anything changed."""
+    if role not in LetterRole.Role.values:
+        raise ValidationError({"role": _("Choose owner or moderator.")})
+    letter = _locked(letter)
+    member, created = LetterRole.objects.get_or_create(
+        letter=letter, user=user, defaults={"role": role}
+    )
+    if not created:
+        if member.role == role or role != LetterRole.Role.OWNER:
+            return False
+        member.role = role
+        member.save(update_fields=["role"])
+    audit_record(
+        letter=letter,
+        actor=granted_by,
+        action=AuditEntry.Action.ROLE_GRANT,
+        detail={"email": user.email, "role": role},
+    )
+    return True
+
+
+@transaction.atomic
+def letter_team_apply(
+    *, letter: Letter, members: list[TeamMemberData], granted_by: Any = None
+) -> TeamApplied:
+    """Give each listed address its role on the letter: an account with that address gets
+    it at once, any other address an emailed invitation (which works whatever SIGNUP_MODE
+    says). Nobody is removed or demoted: a team changes on the owners' team page."""
+    user_model = get_user_model()
+    granted: list[str] = []
+    invited: list[str] = []
+    unchanged: list[str] = []
+    for member in members:
+        user = user_model.objects.filter(email__iexact=member.email.strip()).first()
+        if user is not None:
+            changed = letter_role_grant(
+                letter=letter, user=user, role=member.role, granted_by=granted_by
+            )
+            (granted if changed else unchanged).append(user.email)
+            continue
+        waiting = Invitation.objects.filter(
+            letter=letter,
+            email_normalized=normalize_email(member.email),
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        if waiting.exists():
+            unchanged.append(member.email)
+            continue
+        invitation_create(
+            letter=letter, invited_by=granted_by, email=member.email, role=member.role
+        )
+        invited.append(member.email)
+    return TeamApplied(granted=granted, invited=invited, unchanged=unchanged)
