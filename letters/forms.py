@@ -45,6 +45,18 @@ class LetterForm(forms.Form):
         required=False,
         help_text=_("Who the letter is addressed to, e.g. “The board of Example AI”."),
     )
+    organiser_name = PlainTextField(
+        label=_("Started by"),
+        max_length=120,
+        required=False,
+        help_text=_(
+            "Who started the letter, a person or a group, shown to readers: "
+            "“Started by … on …”. Your email address is never shown."
+        ),
+    )
+    organiser_organization = PlainTextField(
+        label=_("Their organization"), max_length=160, required=False
+    )
     body = forms.CharField(
         label=_("Text"),
         max_length=BODY_MAX_LENGTH,
@@ -95,6 +107,8 @@ class LetterForm(forms.Form):
             "title": letter.title,
             "slug": letter.slug,
             "recipient": letter.recipient,
+            "organiser_name": letter.organiser_name,
+            "organiser_organization": letter.organiser_organization,
             "body": letter.body,
             "goal": letter.goal,
             "closes_at": timezone.localtime(letter.closes_at) if letter.closes_at else None,
@@ -175,6 +189,8 @@ class LetterForm(forms.Form):
             signer_fields=list(data["signer_fields"]),
             premoderate=data["premoderate"],
             signatories=signatories,
+            organiser_name=data["organiser_name"],
+            organiser_organization=data["organiser_organization"],
         )
 
 

@@ -146,6 +146,8 @@ class LetterDraftData:
     signer_fields: list[str] = field(default_factory=list)
     premoderate: bool = False
     signatories: list[NamedSignatoryData] | None = None
+    organiser_name: str = ""
+    organiser_organization: str = ""
 
 
 SLUG_MAX_LENGTH: int = Letter._meta.get_field("slug").max_length  # type: ignore[assignment]
@@ -224,6 +226,8 @@ def letter_create(*, user: Any, data: LetterDraftData) -> Letter:
         language=data.language,
         signer_fields=list(data.signer_fields),
         premoderate=data.premoderate,
+        organiser_name=data.organiser_name,
+        organiser_organization=data.organiser_organization,
         status=Letter.Status.DRAFT,
         owner=user,
     )
@@ -250,6 +254,8 @@ EDITABLE_FIELDS = (
     "language",
     "signer_fields",
     "premoderate",
+    "organiser_name",
+    "organiser_organization",
 )
 
 
@@ -303,7 +309,9 @@ def letter_update(
 
 
 # What readers read; staff approved these words, not others.
-APPROVED_TEXT_FIELDS = frozenset({"title", "recipient", "body"})
+APPROVED_TEXT_FIELDS = frozenset(
+    {"title", "recipient", "body", "organiser_name", "organiser_organization"}
+)
 
 
 def _needs_approval_again(*, letter: Letter, user: Any, changed: list[str]) -> bool:

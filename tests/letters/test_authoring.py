@@ -454,3 +454,35 @@ def test_new_letter_and_editor_pages_render(owner_client: Client, owner) -> None
     page = owner_client.get(edit_url(owner.letter)).content.decode()
     assert 'name="signatories-TOTAL_FORMS"' in page
     assert reverse("letter_publish", kwargs={"slug": owner.letter.slug}) in page
+
+
+def test_the_editor_sets_who_started_the_letter(owner_client: Client, owner) -> None:
+    letter = owner.letter
+    letter.status = Letter.Status.OPEN
+    letter.save(update_fields=["status"])
+    response = owner_client.post(
+        edit_url(letter),
+        letter_form(
+            slug=letter.slug,
+            organiser_name="Ada Organiser",
+            organiser_organization="Guild of Artists",
+        ),
+    )
+    assert response.status_code == 302
+    letter.refresh_from_db()
+    assert (letter.organiser_name, letter.organiser_organization) == (
+        "Ada Organiser",
+        "Guild of Artists",
+    )
+    page = owner_client.get(letter.get_absolute_url()).content.decode()
+    assert "Started by <bdi>Ada Organiser</bdi> (<bdi>Guild of Artists</bdi>)" in page
+    assert owner.user.email not in page.split("<main", 1)[1].split("</main>")[0]
+
+
+def test_a_bidi_control_in_the_organiser_is_refused(owner_client: Client, owner) -> None:
+    response = owner_client.post(
+        edit_url(owner.letter), letter_form(organiser_name="Ada \u202eOrganiser")
+    )
+    assert response.status_code == 400
+    owner.letter.refresh_from_db()
+    assert owner.letter.organiser_name == ""
