@@ -6,11 +6,14 @@ preflight before a cross-origin GET with a conditional header (If-None-Match): i
 as "Failed to fetch".
 """
 
+import re
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-PUBLIC_PREFIXES = ("/api/v1/", "/embed/", "/embed.js", "/oembed")
+PUBLIC_PREFIXES = ("/api/v1/", "/embed/", "/embed.js", "/oembed", "/log/key")
+# The trust log of each letter (trustlog/): its checkpoint, tiles, entry bundles and key.
+PUBLIC_PATTERN = re.compile(r"/letters/[^/]+/log/(checkpoint|key|tile/)")
 ALLOWED_HEADERS = "If-None-Match, If-Modified-Since, Accept, Accept-Language, Content-Type"
 PREFLIGHT_MAX_AGE = "86400"
 # Only reads are shared: a write answered to another origin would invite trying one.
@@ -18,7 +21,7 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def is_public_read(path: str) -> bool:
-    return path.startswith(PUBLIC_PREFIXES)
+    return path.startswith(PUBLIC_PREFIXES) or bool(PUBLIC_PATTERN.match(path))
 
 
 class PublicCorsMiddleware:

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "letters",
     "petition",
     "delivery",
+    "trustlog",
 ]
 
 MIDDLEWARE = [
@@ -185,6 +186,8 @@ CELERY_TASK_ROUTES = {
     "petition.tasks.audit_undo_run": {"queue": "bulk"},
     "petition.tasks.reconfirm_request_run": {"queue": "bulk"},
     "delivery.tasks.build_delivery_document": {"queue": "bulk"},
+    "trustlog.tasks.log_checkpoint": {"queue": "signing"},
+    "trustlog.tasks.log_salts_erase": {"queue": "bulk"},
 }
 # Each task sets its own soft and hard time limits; these only catch one that forgot.
 # The soft limit raises inside the task so it can record where it stopped; the hard one
@@ -195,6 +198,8 @@ CELERY_TASK_TIME_LIMIT = 360
 # the reconcile task checks the counts against the signatures (seconds).
 TALLY_INTERVAL_SECONDS = env.float("TALLY_INTERVAL_SECONDS", default=2.0)
 TALLY_RECONCILE_SECONDS = env.float("TALLY_RECONCILE_SECONDS", default=600.0)
+# How often the trust log signs a checkpoint of each letter's log that grew (seconds).
+LOG_CHECKPOINT_SECONDS = env.float("LOG_CHECKPOINT_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE = {
     "outbox-requeue-stale": {
         "task": "petition.tasks.outbox_requeue_stale",
@@ -223,6 +228,16 @@ CELERY_BEAT_SCHEDULE = {
     "retention-apply": {
         "task": "petition.tasks.retention_apply",
         "schedule": env.float("RETENTION_SECONDS", default=3600.0),
+        "options": {"expires": 600},
+    },
+    "log-checkpoint": {
+        "task": "trustlog.tasks.log_checkpoint",
+        "schedule": LOG_CHECKPOINT_SECONDS,
+        "options": {"expires": 10},
+    },
+    "log-salts-erase": {
+        "task": "trustlog.tasks.log_salts_erase",
+        "schedule": 3600.0,
         "options": {"expires": 600},
     },
 }
@@ -429,6 +444,14 @@ ANOMALY_BURST_PER_DOMAIN = env.int("ANOMALY_BURST_PER_DOMAIN", default=30)
 ANOMALY_EXTRA_DISPOSABLE_DOMAINS = env.list("ANOMALY_EXTRA_DISPOSABLE_DOMAINS", default=[])
 # Bulk invalidation changes this many signatures per transaction.
 MODERATION_BATCH_SIZE = env.int("MODERATION_BATCH_SIZE", default=1000)
+
+# --- Trust log (trustlog/, docs/trust-log.md) -------------------------------------------
+# The Ed25519 key that signs every letter's log checkpoints, as `manage.py log_keygen`
+# prints it (PRIVATE+KEY+<name>+<id>+<base64>). Unset: a development key derived from
+# DJANGO_SECRET_KEY when DJANGO_DEBUG is on; in production, no checkpoint is signed.
+LOG_SIGNING_KEY = env.str("LOG_SIGNING_KEY", default="")
+# Where the public signatures API finds each signature's log index (a layer above petition).
+SIGNATURE_LOG_INDEXES = "trustlog.selectors.signature_log_indexes"
 
 # The worker logs through LOGGING below, like the web processes (same format, same filters).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

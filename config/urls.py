@@ -9,12 +9,15 @@ from letters import views as letter_views
 from petition import embed, oembed, retention, signatories
 from petition import views as petition_views
 from petition.api import api
+from trustlog import views as trustlog_views
 
 urlpatterns = [
     path("", letter_views.home, name="home"),
     path("", include("letters.authoring_urls")),
     path("account/", include("accounts.urls")),
     path("letters/<slug:slug>/", letter_views.letter_detail, name="letter_detail"),
+    path("letters/<slug:slug>/log/", include("trustlog.urls")),
+    path("log/key", trustlog_views.log_key, name="log_key"),
     path("", include("letters.translation_urls")),
     path("letters/<slug:slug>/sign/", petition_views.signature_submit, name="signature_submit"),
     path(

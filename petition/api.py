@@ -11,6 +11,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.module_loading import import_string
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -225,6 +226,9 @@ class PublicSignature(Schema):
     affiliation_verified: Literal["email", "moderator"] | None
     # The organization's domain it was checked against; never an address.
     affiliation_domain: str | None
+    # The index of its `add` entry in the letter's public log (/letters/<slug>/log/), if
+    # the log has it yet.
+    log_index: int | None = None
 
 
 class SignaturePage(Schema):
@@ -285,10 +289,13 @@ def letter_signatures(
     more = len(page) > filters.limit
     page = page[: filters.limit]
     last = page[-1] if page else None
+    # Filled by the trust log (a layer above petition), named in settings.
+    log_indexes = import_string(settings.SIGNATURE_LOG_INDEXES)([row["pk"] for row in page])
     return {
         "items": [
             {
                 **row,
+                "log_index": log_indexes.get(row["pk"]),
                 "signed_at": row["verified_at"],
                 "affiliation_verified": row["affiliation_verification"] or None,
                 "affiliation_domain": row["affiliation_domain"] or None,

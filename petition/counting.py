@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count
 from django.db.models.functions import TruncDate
+from django.dispatch import Signal
 from django.utils import timezone
 
 from .models import LetterCount, Signature, tally_pending_q
@@ -26,6 +27,11 @@ logger = logging.getLogger(__name__)
 TALLY_LOCK_KEY = 0x756E_6473_6967  # "undsig": one tally or reconcile at a time
 TALLY_BATCH_SIZE = 5000
 Key = tuple[int, str, str]  # (letter_id, dimension, key)
+
+# Sent inside each tally batch's transaction, before the `counted` marks flip, with the
+# ids of the signatures that start (`added`) and stop (`removed`) counting. The trust log
+# (trustlog/, a layer above) appends its entries here; a receiver's error rolls back the batch.
+signatures_tallied = Signal()
 
 
 def _tally_lock() -> bool:
@@ -115,6 +121,7 @@ def _tally_batch(batch_size: int) -> tuple[int, set[int]]:
             (remove_ids if counted else add_ids).append(pk)
             for key in _keys(letter_id, country, verified_at):
                 deltas[key] += -1 if counted else 1
+        signatures_tallied.send(sender=Signature, added=add_ids, removed=remove_ids)
         if add_ids:
             Signature.objects.filter(pk__in=add_ids).update(counted=True)
         if remove_ids:

@@ -117,6 +117,7 @@ def test_signature_list_gives_only_the_public_fields(client: Client) -> None:
         "signed_at",
         "affiliation_verified",
         "affiliation_domain",
+        "log_index",  # its entry in the letter's public trust log (trustlog/)
     }
     assert b"x.person" not in response.content
 
