@@ -88,7 +88,7 @@ def delivery_document_build(*, document_id: int) -> DeliveryDocument | None:
     if document is None:
         return None
     letter = document.letter
-    relative = Path("delivery") / f"{letter.slug}-{document.pk}.pdf"
+    relative = _relative_path(document)
     target = Path(settings.MEDIA_ROOT) / relative
     partial = target.with_suffix(".pdf.partial")
     counts = Counts(
@@ -110,15 +110,7 @@ def delivery_document_build(*, document_id: int) -> DeliveryDocument | None:
         logger.warning(
             "delivery PDF %s of letter %s stopped at its time limit", document.pk, letter.pk
         )
-        minutes = max(1, round(settings.DELIVERY_PDF_TIME_LIMIT / 60))
-        message = ngettext(
-            "Stopped after %(minutes)d minute, the longest a PDF may take. Try again "
-            "later, or ask the site's operators to raise DELIVERY_PDF_TIME_LIMIT.",
-            "Stopped after %(minutes)d minutes, the longest a PDF may take. Try again "
-            "later, or ask the site's operators to raise DELIVERY_PDF_TIME_LIMIT.",
-            minutes,
-        ) % {"minutes": minutes}
-        return _mark_failed(document, partial, message)
+        return _mark_failed(document, partial, _out_of_time())
     except Exception as error:
         logger.exception("delivery PDF %s of letter %s failed", document.pk, letter.pk)
         return _mark_failed(document, partial, f"{type(error).__name__}: {error}")
@@ -142,6 +134,31 @@ def delivery_document_build(*, document_id: int) -> DeliveryDocument | None:
     )
     delivery_documents_prune(letter=letter)
     return document
+
+
+def _out_of_time() -> str:
+    minutes = max(1, round(settings.DELIVERY_PDF_TIME_LIMIT / 60))
+    return ngettext(
+        "Stopped after %(minutes)d minute, the longest a PDF may take. Try again "
+        "later, or ask the site's operators to raise DELIVERY_PDF_TIME_LIMIT.",
+        "Stopped after %(minutes)d minutes, the longest a PDF may take. Try again "
+        "later, or ask the site's operators to raise DELIVERY_PDF_TIME_LIMIT.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
+def delivery_document_stopped(*, document_id: int) -> DeliveryDocument | None:
+    """Mark a document whose build the hard time limit killed as failed (its process could
+    not do so itself), and remove its partial file; a finished one is left alone."""
+    document = DeliveryDocument.objects.select_related("letter").filter(pk=document_id).first()
+    if document is None or not document.in_progress:
+        return None
+    target = Path(settings.MEDIA_ROOT) / _relative_path(document)
+    return _mark_failed(document, target.with_suffix(".pdf.partial"), _out_of_time())
+
+
+def _relative_path(document: DeliveryDocument) -> Path:
+    return Path("delivery") / f"{document.letter.slug}-{document.pk}.pdf"
 
 
 def _mark_failed(document: DeliveryDocument, partial: Path, error: str) -> DeliveryDocument:

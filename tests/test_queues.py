@@ -9,7 +9,7 @@ from unittest import mock
 
 import pytest
 from celery import Task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.conf import settings
 from django.core import mail
 from django.utils import timezone
@@ -286,3 +286,37 @@ def test_email_tasks_leave_room_for_two_smtp_timeouts_past_their_budget() -> Non
     assert tasks.drain_outbox.soft_time_limit > tasks.SIGNING_DRAIN_BUDGET + smtp
     assert tasks.outbox_requeue_stale.soft_time_limit > tasks.SIGNING_DRAIN_BUDGET + smtp
     assert tasks.drain_outbox_bulk.soft_time_limit > tasks.BULK_DRAIN_BUDGET + smtp
+
+
+# The worker's main process closes its database connection afterwards: no test transaction.
+@pytest.mark.django_db(transaction=True)
+def test_a_pdf_killed_by_its_hard_limit_is_marked_failed_by_the_worker(
+    settings: Any, tmp_path: Path
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    letter = LetterFactory(slug="killed")
+    document = DeliveryDocument.objects.create(letter=letter, state=DeliveryDocument.State.RUNNING)
+    partial = tmp_path / "delivery" / f"killed-{document.pk}.pdf.partial"
+    partial.parent.mkdir()
+    partial.write_bytes(b"%PDF-1.4 half written")
+    task = delivery_tasks.build_delivery_document
+    # What the worker's main process calls after killing the build at the hard limit.
+    task.on_failure(TimeLimitExceeded(960), "task-id", (document.pk,), {}, None)
+    document.refresh_from_db()
+    assert document.state == DeliveryDocument.State.FAILED
+    minutes = settings.DELIVERY_PDF_TIME_LIMIT // 60
+    assert document.error.startswith(f"Stopped after {minutes} minutes,")
+    assert not partial.exists()
+
+
+# The worker's main process closes its database connection afterwards: no test transaction.
+@pytest.mark.django_db(transaction=True)
+def test_a_finished_pdf_is_left_alone_by_a_late_hard_limit(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    document = DeliveryDocument.objects.create(letter=LetterFactory())
+    delivery_document_build(document_id=document.pk)
+    delivery_tasks.build_delivery_document.on_failure(
+        TimeLimitExceeded(960), "task-id", (document.pk,), {}, None
+    )
+    document.refresh_from_db()
+    assert document.state == DeliveryDocument.State.DONE
