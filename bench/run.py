@@ -39,6 +39,8 @@ import stats
 from processes import Processes, cpu_snapshot, cpu_usage
 from smtpsink import SmtpSink, free_port
 
+import trustlog as trustlog_bench  # bench/trustlog.py, not the app of the same name
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 WORK = RESULTS / "run.tmp"  # logs and scratch files of the last run (ignored by git)
@@ -650,6 +652,8 @@ def main() -> int:
     try:
         with phase(bench, "markdown_worst"):
             bench.results["markdown_worst"] = markdown_worst.measure_in_subprocess()
+        with phase(bench, "trustlog"):
+            bench.results["trustlog"] = trustlog_bench.measure_in_subprocess()
         bench.set_up()
         steps: list[tuple[str, Callable[[], None]]] = [
             ("signing", bench.sign),

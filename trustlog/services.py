@@ -169,6 +169,7 @@ def _backfill_events(letter_id: int, *, excluding: set[int]) -> list[_Event]:
     ]
 
 
+@transaction.atomic
 def log_signatures_record(
     *, added: Iterable[int], removed: Iterable[int], now: datetime | None = None
 ) -> int:
