@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -14,7 +15,7 @@ def _valid_test_key() -> str:
 
 
 @pytest.fixture
-def log_key(settings: pytest.FixtureRequest) -> str:
+def log_key(settings: Any) -> str:
     """A configured LOG_SIGNING_KEY, as production has it."""
     settings.LOG_SIGNING_KEY = _valid_test_key()
     return settings.LOG_SIGNING_KEY

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -256,7 +257,7 @@ def test_tiles_beyond_the_checkpoint_or_malformed_are_404_never_500(
 
 
 def test_entries_appended_after_the_checkpoint_are_not_served_yet(
-    client: Client, tally: Tally, log_key: str, settings: pytest.FixtureRequest
+    client: Client, tally: Tally, log_key: str, settings: Any
 ) -> None:
     letter = LetterFactory(slug="growing")
     first = SignatureFactory(letter=letter, verified=True)
@@ -294,7 +295,7 @@ def test_the_site_key_is_served_as_one_line(client: Client, site_verifier_line: 
 
 
 def test_production_without_a_key_refuses_checkpoints_clearly(
-    client: Client, tally: Tally, settings: pytest.FixtureRequest
+    client: Client, tally: Tally, settings: Any
 ) -> None:
     settings.LOG_SIGNING_KEY = ""
     settings.DEBUG = False
@@ -309,7 +310,7 @@ def test_production_without_a_key_refuses_checkpoints_clearly(
 
 
 def test_debug_without_a_key_signs_with_a_stable_development_key(
-    client: Client, settings: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+    client: Client, settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings.LOG_SIGNING_KEY = ""
     settings.DEBUG = True
@@ -318,7 +319,7 @@ def test_debug_without_a_key_signs_with_a_stable_development_key(
     assert first.startswith(b"testserver+")
 
 
-def test_a_malformed_signing_key_fails_the_system_check(settings: pytest.FixtureRequest) -> None:
+def test_a_malformed_signing_key_fails_the_system_check(settings: Any) -> None:
     settings.LOG_SIGNING_KEY = "PRIVATE+KEY+oops"
     (error,) = signing_key_check()
     assert error.id == "trustlog.E001"
