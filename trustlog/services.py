@@ -300,7 +300,9 @@ def log_checkpoint_soon() -> None:
 
     if not log_checkpoint.app.conf.task_always_eager:
         try:
-            if not cache.add("trustlog:nudged", 1, timeout=settings.LOG_CHECKPOINT_SECONDS):
+            if not cache.add(
+                "trustlog:nudged", 1, timeout=max(1, int(settings.LOG_CHECKPOINT_SECONDS))
+            ):
                 return
         except Exception:
             logger.warning("cache unavailable; the periodic checkpoint will sign", exc_info=True)
