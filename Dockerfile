@@ -11,7 +11,7 @@ RUN pip install --no-cache-dir . && rm -rf build
 COPY . .
 RUN pip install --no-cache-dir --no-deps . \
  && python scripts/compile_messages.py --force \
- && DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput --verbosity 0 \
+ && DJANGO_SECRET_KEY=collectstatic-only EMAIL_URL=consolemail:// python manage.py collectstatic --noinput --verbosity 0 \
  && useradd --system --uid 1000 undersigned \
  && mkdir -p /app/media && chown undersigned /app/media
 USER undersigned

@@ -70,6 +70,7 @@ check: $(STAMP)
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	  DJANGO_ALLOWED_HOSTS=letters.example.org SITE_URL=https://letters.example.org \
+	  EMAIL_URL=smtp+tls://mailer:secret@smtp.example.org:587 \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 
 clean:

@@ -243,6 +243,14 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Email ----------------------------------------------------------------------------
+# Production must say where mail goes: without it no signature could ever be confirmed,
+# and a forgotten EMAIL_URL must not quietly print verification links to a log.
+if not DEBUG and not env.str("EMAIL_URL", default=""):
+    raise ImproperlyConfigured(
+        "EMAIL_URL is not set. Production (DJANGO_DEBUG off) refuses to start without a way "
+        "to send mail: set EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.org:587 "
+        "(see docs/environment.md), or DJANGO_DEBUG=1 for local development."
+    )
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <no-reply@{_site_host}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

@@ -95,11 +95,28 @@ def test_web_runs_gunicorn_on_config_wsgi() -> None:
     assert "gunicorn config.wsgi " in command
 
 
-def test_web_migrates_before_starting_gunicorn() -> None:
-    command = " ".join(command_words("web"))
-    migrate = command.find("manage.py migrate --noinput")
-    gunicorn = command.find("gunicorn config.wsgi")
-    assert -1 < migrate < gunicorn
+def test_a_one_shot_migrate_runs_before_web_workers_and_beat() -> None:
+    migrate = " ".join(command_words("migrate"))
+    assert "manage.py migrate --noinput" in migrate
+    assert "manage.py ensure_admin" in migrate
+    assert service("migrate")["restart"] == "no"
+    assert "migrate" not in " ".join(command_words("web"))
+    for name in APP_SERVICES:
+        depends_on = service(name)["depends_on"]
+        assert depends_on["migrate"]["condition"] == "service_completed_successfully", name
+
+
+def test_migrate_runs_the_app_image_with_the_app_environment() -> None:
+    assert service("migrate")["build"] == service("web")["build"]
+    env = environment("migrate")
+    for name, value in environment("web").items():
+        assert env[name] == value, name
+    assert {"DJANGO_SUPERUSER_EMAIL", "DJANGO_SUPERUSER_PASSWORD"} <= set(env)
+
+
+def test_web_execs_gunicorn_so_signals_reach_it() -> None:
+    assert command_words("web")[0] == "gunicorn"
+    assert makefile_recipe("serve").splitlines()[-1].startswith("exec ")
 
 
 def test_image_collects_the_static_files_web_does_not_collect_at_start() -> None:
@@ -243,11 +260,66 @@ def test_redis_url_points_at_the_redis_service() -> None:
     assert url.port in (None, 6379)
 
 
-def test_email_url_points_at_a_port_the_mail_catcher_listens_on() -> None:
-    url = urlsplit(environment("worker")["EMAIL_URL"])
-    assert url.scheme == "smtp"
-    assert url.hostname == "mailpit"
-    assert url.port in container_ports("mailpit")
+def test_email_url_has_no_default_so_production_mail_never_goes_to_the_catcher() -> None:
+    for name in APP_SERVICES:
+        assert environment(name)["EMAIL_URL"] == "", name
+        assert "mailpit" not in raw_environment(name)["EMAIL_URL"], name
+
+
+def test_the_mail_catcher_runs_only_in_the_dev_profile_on_the_port_the_docs_name() -> None:
+    assert service("mailpit")["profiles"] == ["dev"]
+    assert 1025 in container_ports("mailpit")
+    assert "EMAIL_URL=smtp://mailpit:1025" in (ROOT / "docker-compose.yml").read_text()
+    for name in APP_SERVICES:
+        assert "mailpit" not in service(name)["depends_on"], name
+
+
+def test_caddy_profile_proxies_site_url_to_web_with_tls_storage() -> None:
+    caddy = service("caddy")
+    assert caddy["profiles"] == ["caddy"]
+    words = command_words("caddy")
+    assert words[:2] == ["caddy", "reverse-proxy"]
+    assert words[words.index("--to") + 1] == "web:8000"
+    assert "SITE_URL" in " ".join(caddy["command"])
+    assert {443, 80} <= container_ports("caddy")
+    assert "caddy-data:/data" in caddy["volumes"]
+
+
+def test_backup_service_runs_the_tested_backup_script_against_postgres() -> None:
+    backup = service("backup")
+    assert command_words("backup") == ["sh", "/scripts/backup-loop"]
+    assert "./scripts/backup-loop:/scripts/backup-loop:ro" in backup["volumes"]
+    assert (ROOT / "scripts" / "backup-loop").exists()
+    assert (ROOT / "scripts" / "restore-backup").exists()
+    env = environment("backup")
+    postgres = environment("postgres")
+    assert env["PGHOST"] == "postgres"
+    assert (env["PGUSER"], env["PGPASSWORD"], env["PGDATABASE"]) == (
+        postgres["POSTGRES_USER"],
+        postgres["POSTGRES_PASSWORD"],
+        postgres["POSTGRES_DB"],
+    )
+    assert int(env["BACKUP_KEEP"]) >= 1
+    assert "backups:/backups" in backup["volumes"]
+
+
+def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image() -> None:
+    ignored = {
+        line.strip().rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for entry in (
+        ".env",
+        "media",
+        "vendor",
+        ".venv",
+        ".git",
+        "db.sqlite3*",
+        "site",
+        "test-artifacts",
+    ):
+        assert entry in ignored, entry
 
 
 def test_app_services_wait_for_healthy_postgres_and_redis() -> None:
@@ -288,9 +360,9 @@ def test_default_site_url_is_the_published_web_port_on_an_allowed_host() -> None
     assert site.hostname in environment("web")["DJANGO_ALLOWED_HOSTS"].split(",")
 
 
-def test_only_postgres_and_the_shared_media_keep_data_in_volumes() -> None:
+def test_only_postgres_media_backups_and_certificates_keep_data_in_volumes() -> None:
     with_volumes = {name for name, spec in compose()["services"].items() if spec.get("volumes")}
-    assert with_volumes == {"postgres", "web", *WORKERS}
+    assert with_volumes == {"postgres", "web", *WORKERS, "backup", "caddy"}
 
 
 def test_web_and_worker_share_the_media_volume_at_media_root() -> None:

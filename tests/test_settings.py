@@ -78,6 +78,7 @@ def test_check_deploy_is_clean_with_production_settings() -> None:
         DJANGO_SECRET_KEY="kq8V3-5hV_rk2mJ0zq7nqH1wq4n0P3yL9xTn6cQ2uW8sR1eZ5aB7dF0gH3jK6mN9",
         DJANGO_ALLOWED_HOSTS="letters.example.org",
         SITE_URL="https://letters.example.org",
+        EMAIL_URL="smtp+tls://mailer:secret@smtp.example.org:587",
     )
     env.pop("DJANGO_HTTPS", None)
     result = subprocess.run(
@@ -90,3 +91,43 @@ def test_check_deploy_is_clean_with_production_settings() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def _production_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_URL", "SITE_URL"))
+    }
+    return {**env, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "x" * 60, **extra}
+
+
+def test_production_without_email_url_refuses_to_start_in_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=_production_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "EMAIL_URL is not set" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_gunicorn_stops_with_the_same_line_instead_of_restarting_workers() -> None:
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    result = subprocess.run(
+        [str(gunicorn), "config.wsgi", "--bind", "127.0.0.1:0", "--workers", "1"],
+        cwd=ROOT,
+        env=_production_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Undersigned cannot start: EMAIL_URL is not set" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -40,3 +40,9 @@ def site(django_db_setup: None, django_db_blocker: Any) -> Iterator[Site]:
     with django_db_blocker.unblock(), fast_hashing, transaction.atomic():
         yield build_site()
         transaction.set_rollback(True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/fuzz/" in str(item.fspath):
+            item.add_marker(pytest.mark.fuzz)
