@@ -121,3 +121,25 @@ def test_account_emails_are_signed_with_the_site_name_not_the_host(
     assert "Letters for Artists" in body
     assert "Hello from" not in body
     assert "testserver!" not in body
+
+
+def test_ensure_admin_creates_the_first_admin_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from io import StringIO
+
+    monkeypatch.setenv("DJANGO_SUPERUSER_EMAIL", "admin@example.org")
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", PASSWORD)
+    call_command("ensure_admin", stdout=StringIO())
+    call_command("ensure_admin", stdout=StringIO())  # every start of the stack runs it
+    admin = User.objects.get(email="admin@example.org")
+    assert admin.is_superuser
+    assert EmailAddress.objects.get(user=admin).verified
+
+
+def test_ensure_admin_without_the_variables_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from io import StringIO
+
+    monkeypatch.delenv("DJANGO_SUPERUSER_EMAIL", raising=False)
+    out = StringIO()
+    call_command("ensure_admin", stdout=out)
+    assert not User.objects.exists()
+    assert "no admin created" in out.getvalue()
