@@ -87,6 +87,6 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_client_ip(self, request: Any) -> str:
         """The same client address the signing rate limits use (TRUSTED_PROXIES aware)."""
-        from petition.screening import client_ip
+        from petition.signing.screening import client_ip
 
         return client_ip(request) or super().get_client_ip(request)

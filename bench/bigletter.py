@@ -139,7 +139,7 @@ print("BENCH", time.perf_counter() - started, repaired)
 MODERATION_CODE = """
 import json, statistics, time
 from letters.models import Letter
-from petition.moderation import InvalidationCriteria, invalidation_preview
+from petition.moderation.services import InvalidationCriteria, invalidation_preview
 from petition.selectors import moderation_queue
 letter = Letter.objects.get(slug="big-letter")
 deep = letter.signatures.order_by("-pk").values_list("pk", flat=True)[500000:500001]

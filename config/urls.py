@@ -6,9 +6,13 @@ from config.csrf import origin_checked
 from delivery import og
 from letters import contact, version_views
 from letters import views as letter_views
-from petition import embed, oembed, retention, signatories
+from petition import retention
 from petition import views as petition_views
 from petition.api import api
+from petition.embeds import oembed
+from petition.embeds import views as embed
+from petition.signing import signatories
+from petition.signing import views as signing_views
 from trustlog import views as trustlog_views
 
 urlpatterns = [
@@ -19,24 +23,24 @@ urlpatterns = [
     path("letters/<slug:slug>/log/", include("trustlog.urls")),
     path("log/key", trustlog_views.log_key, name="log_key"),
     path("", include("letters.translation_urls")),
-    path("letters/<slug:slug>/sign/", petition_views.signature_submit, name="signature_submit"),
+    path("letters/<slug:slug>/sign/", signing_views.signature_submit, name="signature_submit"),
     path(
         "letters/<slug:slug>/signed/",
-        petition_views.signature_submitted,
+        signing_views.signature_submitted,
         name="signature_submitted",
     ),
-    path("letters/<slug:slug>/moderation/", include("petition.moderation_urls")),
-    path("letters/<slug:slug>/manage/", include("petition.selfservice_urls")),
+    path("letters/<slug:slug>/moderation/", include("petition.moderation.urls")),
+    path("letters/<slug:slug>/manage/", include("petition.selfservice.urls")),
     path("letters/<slug:slug>/delivery/", include("delivery.urls")),
     path("letters/<slug:slug>/og.png", og.og_image, name="letter_og_image"),
     path("letters/<slug:slug>/changes/", version_views.letter_changes, name="letter_changes"),
     path("letters/<slug:slug>/signatures/", signatories.signatory_list, name="signatory_list"),
     path("letters/<slug:slug>/contact/", contact.letter_contact, name="letter_contact"),
-    path("letters/<slug:slug>/reconfirm/", include("petition.reconfirm_urls")),
-    path("", include("petition.affiliation_urls")),
+    path("letters/<slug:slug>/reconfirm/", include("petition.reconfirm.urls")),
+    path("", include("petition.affiliations.urls")),
     path(
         "letters/<slug:slug>/confirm/<str:token>/",
-        petition_views.signature_confirm,
+        signing_views.signature_confirm,
         name="signature_confirm",
     ),
     path("embed/<slug:slug>/count.json", embed.count_json, name="embed_count_json"),

@@ -1,28 +1,27 @@
 """The OpenGraph image of a letter: a 1200x630 PNG with its title and live count.
 
-Served like the embeds (petition/embed.py): cookie-free, open to any origin, built from
+Served like the embeds (petition/embeds/): cookie-free, open to any origin, built from
 the cached count payload. The drawn image is cached under the letter, its count and the
 time its public figures last changed, so a warm request costs what count.json costs:
 no database query at all.
 """
 
-import contextlib
 import io
-import time
 import unicodedata
 from functools import cache
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache as shared_cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from PIL import Image, ImageDraw, ImageFont
 
+from core.cache import cached_twice
+from core.http import conditional, public_get, public_headers
 from core.progress import goal_percent
-from petition.embed import conditional, count_payload, public_get, public_headers
+from petition.embeds.selectors import count_payload
 
 from .pdfwriter import DEJAVU_DIR, dejavu_files
 
@@ -33,7 +32,6 @@ OG_STALE = 600
 SHARED_SECONDS = 24 * 3600
 LOCAL_SECONDS = 5.0
 INK, MUTED, ACCENT, TRACK, PAPER = "#14213d", "#55607a", "#1f4fd1", "#dfe5f3", "#fbfaf7"
-_local: dict[str, tuple[float, bytes]] = {}
 FontType = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
@@ -139,25 +137,6 @@ def og_png(*, title: str, count: int, goal: int | None, closed: bool, language: 
     return out.getvalue()
 
 
-def _cached_png(key: str, build: object) -> bytes:
-    now = time.monotonic()
-    hit = _local.get(key)
-    if hit and hit[0] > now:
-        return hit[1]
-    try:
-        png = shared_cache.get(key)
-    except Exception:
-        png = None
-    if png is None:
-        png = build()  # type: ignore[operator]
-        with contextlib.suppress(Exception):
-            shared_cache.set(key, png, timeout=SHARED_SECONDS)
-    if len(_local) > 500:
-        _local.clear()
-    _local[key] = (now + LOCAL_SECONDS, png)
-    return png
-
-
 @public_get
 def og_image(request: HttpRequest, slug: str) -> HttpResponse:
     """/letters/<slug>/og.png, for link previews; public letters only."""
@@ -167,7 +146,7 @@ def og_image(request: HttpRequest, slug: str) -> HttpResponse:
             HttpResponse("No public letter with this slug.", status=404, content_type="text/plain")
         )
     key = f"og:png:{slug}:{payload['count']}:{payload['updated_at']}"
-    png = _cached_png(
+    png = cached_twice(
         key,
         lambda: og_png(
             title=str(payload["title"]),
@@ -176,6 +155,8 @@ def og_image(request: HttpRequest, slug: str) -> HttpResponse:
             closed=payload["status"] == "closed",
             language=str(payload["language"]),
         ),
+        shared_seconds=SHARED_SECONDS,
+        local_seconds=LOCAL_SECONDS,
     )
     response = HttpResponse(png, content_type="image/png")
     return conditional(

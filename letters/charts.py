@@ -14,8 +14,8 @@ from django.utils import formats, translation
 from django.utils.html import escape
 from django.utils.translation import gettext, ngettext
 
+from core.cache import cached_twice
 from letters.models import Letter
-from petition.embed import cached_twice
 from petition.selectors import letter_breakdowns
 
 # The chart is as wide as its box and a fixed height, so its text keeps its size on a

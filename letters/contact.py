@@ -108,7 +108,7 @@ def contact_limited(*, letter: Letter, ip_group: str) -> bool:
 @require_http_methods(["GET", "POST"])
 def letter_contact(request: HttpRequest, slug: str) -> HttpResponse:
     from petition.normalize import ip_group
-    from petition.screening import client_ip
+    from petition.signing.screening import client_ip
 
     letter = get_object_or_404(Letter.objects.public(), slug=slug)
     has_owners = bool(letter_owner_emails(letter))

@@ -129,7 +129,7 @@ def letter_version_publish(
     )
     if version.material:
         # Imported here: the reconfirmation job reads versions from this module.
-        from petition.reconfirm import reconfirm_request_start
+        from petition.reconfirm.services import reconfirm_request_start
 
         reconfirm_request_start(letter=letter, actor=user, version=version)
     return version

@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from core.progress import goal_percent
-from petition.forms import SignatureForm
 from petition.selectors import letter_latest_public_signatures, letter_signature_counts
+from petition.signing.forms import SignatureForm
 
 from .languages import (
     language_links,

@@ -3,9 +3,9 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from .models import Block, LetterCount, OutboundEmail, Signature, WatchedName
-from .moderation import ModerationError, signatures_moderate
+from .moderation.services import ModerationError, signatures_moderate
 from .outbox import outbound_retry
-from .services import block_create, block_value_normalize
+from .signing.services import block_create, block_value_normalize
 
 
 @admin.register(Signature)
@@ -106,7 +106,7 @@ class BlockAdmin(admin.ModelAdmin):
         obj.pk = saved.pk
 
     def delete_model(self, request: HttpRequest, obj: Block) -> None:
-        from .screening import blocks_changed
+        from .signing.screening import blocks_changed
 
         super().delete_model(request, obj)
         blocks_changed()

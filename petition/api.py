@@ -16,11 +16,12 @@ from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from core.cache import MISSING, cached_twice
+from core.http import conditional, public_headers
 from core.params import MAX_ID, BadParameter, parse_cursor
 from letters.languages import letter_languages, letters_languages
 from letters.models import Letter
 
-from .embed import MISSING, cached_twice, conditional, public_headers
 from .models import Signature
 from .selectors import letter_breakdowns, letter_signature_counts
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from letters.languages import letter_in_language
 
 from .models import OutboundEmail
-from .tokens import make_manage_token, make_verification_token
+from .signing.tokens import make_manage_token, make_verification_token
 
 MANAGE_LINK_KINDS = (
     OutboundEmail.Kind.VERIFY,
@@ -89,7 +89,7 @@ def build_signature_email(outbound: OutboundEmail) -> EmailMultiAlternatives:
             )
             context["valid_days"] = max(1, settings.PETITION_VERIFY_LINK_MAX_AGE // 86400)
         if outbound.kind == OutboundEmail.Kind.RECONFIRM:
-            from .reconfirm import reconfirm_email_context
+            from .reconfirm.services import reconfirm_email_context
 
             context.update(reconfirm_email_context(signature))
         template = f"petition/email/{outbound.kind}"

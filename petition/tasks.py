@@ -14,7 +14,8 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
-from . import counting, moderation, outbox, retention
+from . import counting, outbox, retention
+from .moderation import services as moderation
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def tally_reconcile() -> int:
 @shared_task(acks_late=False, ignore_result=True, soft_time_limit=240, time_limit=300)
 def anomalies_flag() -> dict[str, dict[str, int]]:
     """Flag bursts, disposable addresses, duplicate and watched names among recent signatures."""
-    from .anomalies import anomalies_flag_all
+    from .moderation.anomalies import anomalies_flag_all
 
     return anomalies_flag_all()
 
@@ -184,7 +185,7 @@ def audit_undo_run(self: Any, entry_id: int) -> int:
 @shared_task(**_BULK_JOB)
 def reconfirm_request_run(self: Any, entry_id: int) -> int:
     """Queue, in batches, the emails asking older signers to confirm a material edit."""
-    from .reconfirm import reconfirm_request_run as run
+    from .reconfirm.services import reconfirm_request_run as run
 
     try:
         return run(entry_id=entry_id)

@@ -47,12 +47,11 @@ def _fast_password_hasher(request: pytest.FixtureRequest, settings: pytest.Fixtu
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    from petition import embed, screening
+    from core.cache import local_clear
 
     def forget() -> None:
         cache.clear()
-        embed._local.clear()
-        screening._local_blocks.clear()
+        local_clear()
 
     forget()
     yield

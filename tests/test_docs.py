@@ -175,7 +175,7 @@ def test_architecture_table_counts_imports_between_apps(tmp_path):
         (tmp_path / app).mkdir()
     (tmp_path / "core" / "text.py").write_text("import re\n", encoding="utf-8")
     (tmp_path / "letters" / "views.py").write_text(
-        "from petition.forms import SignatureForm\n\ndef f():\n    import core.text\n",
+        "from petition.signing.forms import SignatureForm\n\ndef f():\n    import core.text\n",
         encoding="utf-8",
     )
     (tmp_path / "petition" / "forms.py").write_text("from letters.models import Letter\n")

@@ -17,15 +17,15 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.models import User
 from config.security import CONTENT_SECURITY_POLICY
 from letters.models import AuditEntry, Letter, LetterRole, LetterTranslation
-from petition.affiliations import (
+from petition.affiliations.services import (
     KIND_SIGNATURE,
     AffiliationLink,
     affiliation_fingerprint,
     make_affiliation_token,
 )
 from petition.models import Signature
-from petition.reconfirm import make_reconfirm_token
-from petition.tokens import make_manage_token, make_verification_token
+from petition.reconfirm.services import make_reconfirm_token
+from petition.signing.tokens import make_manage_token, make_verification_token
 from tests.factories import (
     LetterFactory,
     LetterRoleFactory,

@@ -256,7 +256,7 @@ def test_the_pdf_limits_follow_the_setting() -> None:
 @pytest.mark.parametrize("name", ["invalidation_run", "audit_undo_run"])
 def test_a_bulk_job_stopped_by_its_soft_limit_resumes_where_it_stopped(name: str) -> None:
     with mock.patch(
-        f"petition.moderation.{name}", side_effect=[SoftTimeLimitExceeded(), 7]
+        f"petition.moderation.services.{name}", side_effect=[SoftTimeLimitExceeded(), 7]
     ) as service:
         getattr(tasks, name).apply(args=(42,))
     assert service.call_args_list == [mock.call(entry_id=42), mock.call(entry_id=42)]
@@ -264,7 +264,7 @@ def test_a_bulk_job_stopped_by_its_soft_limit_resumes_where_it_stopped(name: str
 
 def test_a_reconfirmation_job_stopped_by_its_soft_limit_resumes() -> None:
     with mock.patch(
-        "petition.reconfirm.reconfirm_request_run", side_effect=[SoftTimeLimitExceeded(), 3]
+        "petition.reconfirm.services.reconfirm_request_run", side_effect=[SoftTimeLimitExceeded(), 3]
     ) as service:
         tasks.reconfirm_request_run.apply(args=(5,))
     assert service.call_count == 2
@@ -272,7 +272,7 @@ def test_a_reconfirmation_job_stopped_by_its_soft_limit_resumes() -> None:
 
 def test_a_bulk_job_that_never_finishes_a_run_stops_resuming() -> None:
     with mock.patch(
-        "petition.moderation.invalidation_run", side_effect=SoftTimeLimitExceeded()
+        "petition.moderation.services.invalidation_run", side_effect=SoftTimeLimitExceeded()
     ) as service:
         tasks.invalidation_run.apply(args=(42,))
     assert service.call_count == tasks.BULK_JOB_RESUMES + 1

@@ -9,9 +9,9 @@ from django.urls import reverse
 
 from accounts.models import User
 from letters.forms import InvitationForm
-from petition.affiliation_forms import AddressAtDomainForm
-from petition.forms import SignatureForm
-from petition.selfservice_forms import ManageLinkRequestForm
+from petition.affiliations.forms import AddressAtDomainForm
+from petition.selfservice.forms import ManageLinkRequestForm
+from petition.signing.forms import SignatureForm
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

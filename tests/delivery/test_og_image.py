@@ -7,9 +7,9 @@ from django.core.cache import cache
 from django.test import Client
 from PIL import Image
 
+from core.cache import local_clear
 from delivery import og
 from letters.models import Letter
-from petition import embed
 from tests.factories import LetterFactory, SignatureFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,13 +17,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _forget_images() -> None:
-    og._local.clear()
+    local_clear()
 
 
 def forget_everything() -> None:
     cache.clear()
-    embed._local.clear()
-    og._local.clear()
+    local_clear()
 
 
 def test_og_image_is_a_1200_by_630_png_without_cookies(client: Client) -> None:
@@ -43,7 +42,7 @@ def test_og_image_is_a_1200_by_630_png_without_cookies(client: Client) -> None:
 def test_warm_og_image_needs_no_database_query(client: Client, django_assert_num_queries) -> None:
     LetterFactory(slug="shared")
     first = client.get("/letters/shared/og.png")
-    og._local.clear()  # the shared cache alone must answer
+    local_clear()  # the shared cache alone must answer
     with django_assert_num_queries(0):
         assert client.get("/letters/shared/og.png").content == first.content
 

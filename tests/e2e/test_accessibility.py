@@ -14,15 +14,15 @@ from django.utils import timezone
 from letters.models import AuditEntry, Letter, LetterRole, LetterTranslation
 from letters.services import invitation_token
 from letters.versions import letter_version_backfill, letter_version_publish
-from petition.affiliations import (
+from petition.affiliations.services import (
     KIND_SIGNATURE,
     AffiliationLink,
     affiliation_fingerprint,
     make_affiliation_token,
 )
 from petition.models import Signature
-from petition.reconfirm import make_reconfirm_token
-from petition.tokens import make_manage_token, make_verification_token
+from petition.reconfirm.services import make_reconfirm_token
+from petition.signing.tokens import make_manage_token, make_verification_token
 from tests.factories import (
     InvitationFactory,
     LetterFactory,

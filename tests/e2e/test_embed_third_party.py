@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from core.cache import local_clear
 from letters.models import Letter
-from petition import embed
 from petition.counting import tally_apply
 from tests.conftest import SmtpSink, eventually, free_port
 from tests.factories import LetterFactory
@@ -124,7 +124,7 @@ def test_widget_on_another_origin_follows_a_new_signature_without_reload(
         f.evaluate("window.notReloaded = true")
     sign_and_confirm(browser, live_server, smtp_sink)
     tally_apply()
-    embed._local.clear()  # the live server shares this process; skip its one-second memory
+    local_clear()  # the live server shares this process; skip its one-second memory
 
     # Polling every 12-15 s, behind a shared cache of a few seconds.
     assert eventually(lambda: widget_count(plain) == "1", timeout=45), widget_count(plain)

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from delivery.models import DeliveryDocument
 from letters.models import AuditEntry, Letter, LetterRole
 from petition.counting import tally_apply
-from petition.tokens import make_verification_token
+from petition.signing.tokens import make_verification_token
 from tests.factories import LetterRoleFactory, SignatureFactory
 
 from .conftest import ARTIFACTS, screenshot

@@ -24,7 +24,7 @@ from django.urls import Resolver404, resolve, reverse
 from accounts.models import User
 from letters.models import Letter, LetterRole
 from letters.services import invitation_token
-from petition.reconfirm import make_reconfirm_token
+from petition.reconfirm.services import make_reconfirm_token
 from tests.factories import (
     InvitationFactory,
     LetterFactory,
@@ -274,11 +274,10 @@ def refused(response: HttpResponse) -> bool:
 def forget_limits() -> None:
     # Rate limits and cached counts live in the cache; each example starts from none, so
     # a limit reached by an earlier example does not hide the paths behind it.
-    from petition import embed, screening
+    from core.cache import local_clear
 
     cache.clear()
-    embed._local.clear()
-    screening._local_blocks.clear()
+    local_clear()
 
 
 class Visitor:

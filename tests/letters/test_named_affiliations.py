@@ -17,7 +17,7 @@ from letters.services import (
     letter_update,
     letter_upsert,
 )
-from petition.affiliations import KIND_NAMED, AffiliationLink, make_affiliation_token
+from petition.affiliations.services import KIND_NAMED, AffiliationLink, make_affiliation_token
 from petition.models import OutboundEmail
 from tests.factories import LetterFactory, LetterRoleFactory, NamedSignatoryFactory
 

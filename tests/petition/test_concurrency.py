@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections
 
 from petition.models import OutboundEmail, Signature
-from petition.services import SignatureData, signature_create, signature_verify
+from petition.signing.services import SignatureData, signature_create, signature_verify
 from tests.factories import LetterFactory
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

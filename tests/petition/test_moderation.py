@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from letters.models import AuditEntry, Letter, LetterRole
-from petition.anomalies import letter_flag_anomalies
 from petition.models import Signature, SignatureChange
-from petition.moderation import (
+from petition.moderation.anomalies import letter_flag_anomalies
+from petition.moderation.services import (
     InvalidationCriteria,
     ModerationError,
     audit_undo,

@@ -10,11 +10,11 @@ from django.test import Client
 from django.urls import reverse
 
 from letters.models import Letter, LetterRole
-from petition.affiliations import AffiliationError, organization_domain_check
+from petition.affiliations.services import AffiliationError, organization_domain_check
 from petition.models import Block, OutboundEmail, Signature
-from petition.moderation import InvalidationCriteria
-from petition.services import block_create
-from petition.tokens import make_manage_token
+from petition.moderation.services import InvalidationCriteria
+from petition.signing.services import block_create
+from petition.signing.tokens import make_manage_token
 from tests.factories import LetterRoleFactory, SignatureFactory
 
 pytestmark = pytest.mark.django_db

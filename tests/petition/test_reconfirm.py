@@ -12,8 +12,8 @@ from django.urls import reverse
 from letters.models import AuditEntry, Letter
 from letters.services import LetterDraftData, letter_update
 from petition.models import OutboundEmail, Signature
-from petition.reconfirm import make_reconfirm_token, reconfirm_request_run
-from petition.tokens import make_manage_token
+from petition.reconfirm.services import make_reconfirm_token, reconfirm_request_run
+from petition.signing.tokens import make_manage_token
 from tests.conftest import SmtpSink
 from tests.factories import LetterFactory, LetterRoleFactory, SignatureFactory, UserFactory
 
@@ -307,7 +307,7 @@ def test_a_draft_has_no_reconfirm_page(client: Client) -> None:
 def test_a_signer_who_confirms_only_after_a_material_edit_is_asked_too(
     letter: Letter, material_edit: Callable, django_capture_on_commit_callbacks: Callable
 ) -> None:
-    from petition.services import signature_verify
+    from petition.signing.services import signature_verify
 
     pending = SignatureFactory(letter=letter, version=1)
     material_edit(letter, "Second text.")
@@ -324,7 +324,7 @@ def test_a_signer_who_confirms_only_after_a_material_edit_is_asked_too(
 def test_a_signer_who_confirms_after_a_minor_edit_is_not_asked(
     letter: Letter, material_edit: Callable
 ) -> None:
-    from petition.services import signature_verify
+    from petition.signing.services import signature_verify
 
     pending = SignatureFactory(letter=letter, version=1)
     material_edit(letter, "Second text.", material=False)

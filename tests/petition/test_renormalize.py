@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from letters.models import AuditEntry
 from petition.models import Signature
-from petition.moderation import audit_undo
+from petition.moderation.services import audit_undo
 from tests.factories import InvitationFactory, LetterFactory, SignatureFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ from django.test import RequestFactory
 
 from letters.models import Letter
 from petition.models import Block, Signature
-from petition.screening import blocks_changed, client_ip
 from petition.selectors import letter_signature_count
+from petition.signing.screening import blocks_changed, client_ip
 from tests.factories import LetterFactory
 
 from .conftest import confirm_link
@@ -143,7 +143,7 @@ def test_a_flood_from_one_address_sends_no_more_emails(
     ],
 )
 def test_blocks_are_stored_in_a_canonical_form(kind: str, value: str, stored: str) -> None:
-    from petition.services import block_create
+    from petition.signing.services import block_create
 
     assert block_create(kind=kind, value=value).value == stored
 
@@ -155,7 +155,7 @@ def test_blocks_are_stored_in_a_canonical_form(kind: str, value: str, stored: st
 def test_malformed_blocks_are_refused_with_a_message(kind: str, value: str) -> None:
     from django.core.exceptions import ValidationError
 
-    from petition.services import block_create
+    from petition.signing.services import block_create
 
     with pytest.raises(ValidationError, match="is not"):
         block_create(kind=kind, value=value)
@@ -308,7 +308,7 @@ def test_ipv4_mapped_and_plain_ipv4_share_the_limits(
 
 
 def test_manage_link_requests_are_limited_per_ipv6_64(letter: Letter, settings) -> None:
-    from petition.selfservice import manage_link_send
+    from petition.selfservice.services import manage_link_send
     from tests.factories import SignatureFactory
 
     settings.PETITION_RATE_LIMITS = {**settings.PETITION_RATE_LIMITS, "manage_ip": "2/3600"}
@@ -322,7 +322,7 @@ def test_manage_link_requests_are_limited_per_ipv6_64(letter: Letter, settings) 
 
 
 def test_the_anomaly_scan_flags_a_burst_from_one_ipv6_64(letter: Letter, settings) -> None:
-    from petition.anomalies import letter_flag_anomalies
+    from petition.moderation.anomalies import letter_flag_anomalies
     from tests.factories import SignatureFactory
 
     settings.ANOMALY_BURST_PER_IP = 3

@@ -10,8 +10,8 @@ from django.urls import reverse
 from letters.models import Letter
 from petition.models import Signature
 from petition.selectors import letter_signature_count
-from petition.selfservice import SignatureNotEditable, signature_withdraw
-from petition.tokens import make_manage_token, make_verification_token
+from petition.selfservice.services import SignatureNotEditable, signature_withdraw
+from petition.signing.tokens import make_manage_token, make_verification_token
 from tests.factories import LetterFactory, SignatureFactory
 
 from .conftest import confirm_link

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.core import signing
 
-from petition.tokens import (
+from petition.signing.tokens import (
     MANAGE_SALT,
     VERIFY_SALT,
     LinkExpired,
@@ -90,7 +90,7 @@ def test_tokens_survive_a_secret_key_rotation(settings) -> None:
 
 
 def test_an_affiliation_link_shows_neither_the_address_nor_the_ids() -> None:
-    from petition.affiliations import (
+    from petition.affiliations.services import (
         AFFILIATION_SALT,
         KIND_SIGNATURE,
         AffiliationLink,

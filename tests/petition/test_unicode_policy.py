@@ -9,10 +9,10 @@ from django.test import Client
 from django.urls import reverse
 
 from letters.models import Letter, LetterRole
-from petition.anomalies import letter_flag_anomalies
 from petition.models import Signature
-from petition.moderation import watched_name_add
-from petition.tokens import make_manage_token
+from petition.moderation.anomalies import letter_flag_anomalies
+from petition.moderation.services import watched_name_add
+from petition.signing.tokens import make_manage_token
 from tests.factories import LetterRoleFactory, NamedSignatoryFactory, SignatureFactory
 
 pytestmark = pytest.mark.django_db
@@ -124,7 +124,7 @@ def test_the_watch_list_flags_look_alike_names(letter: Letter, impostor: str) ->
 
 
 def test_a_look_alike_of_a_watched_name_is_already_on_the_list(letter: Letter) -> None:
-    from petition.moderation import ModerationError
+    from petition.moderation.services import ModerationError
 
     moderator = LetterRoleFactory(letter=letter, role=LetterRole.Role.MODERATOR).user
     watched_name_add(letter=letter, actor=moderator, name="Famous Person")

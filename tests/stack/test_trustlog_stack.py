@@ -15,7 +15,7 @@ import requests
 from allauth.account.models import EmailAddress
 
 from letters.models import Letter
-from petition.moderation import InvalidationCriteria, invalidation_start
+from petition.moderation.services import InvalidationCriteria, invalidation_start
 from tests.conftest import SmtpSink, eventually
 from tests.factories import LetterFactory, UserFactory
 from trustlog.models import LogCheckpoint

@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from letters.models import Letter
 from petition.models import LetterCount, Signature
-from petition.selfservice import signature_withdraw
-from petition.tokens import make_manage_token
+from petition.selfservice.services import signature_withdraw
+from petition.signing.tokens import make_manage_token
 from tests.factories import LetterFactory, SignatureFactory
 from trustlog import merkle, services
 from trustlog.checks import signing_key_check

@@ -20,8 +20,12 @@ from config.csrf import origin_checked
 from letters.models import AffiliationVerification, Letter
 from letters.permissions import ANY_ROLE, OWNER, letter_role_required
 
-from .affiliation_forms import AddressAtDomainForm, TeamCheckForm, VerificationOpForm
-from .affiliations import (
+from ..models import Signature
+from ..selfservice.views import _signature_from_link
+from ..signing.screening import client_ip
+from ..signing.tokens import LinkExpired, LinkInvalid
+from .forms import AddressAtDomainForm, TeamCheckForm, VerificationOpForm
+from .services import (
     AffiliationError,
     affiliation_confirm,
     affiliation_link_target,
@@ -33,10 +37,6 @@ from .affiliations import (
     signature_affiliation_email_send,
     signature_affiliation_set,
 )
-from .models import Signature
-from .screening import client_ip
-from .selfservice_views import _signature_from_link
-from .tokens import LinkExpired, LinkInvalid
 
 # --- The signer, from their manage link ------------------------------------------------
 

@@ -16,9 +16,9 @@ from config.csrf import origin_checked
 from letters.models import Letter
 from letters.versions import version_diff
 
-from .models import Signature
-from .reconfirm import NotReconfirmable, read_reconfirm_token, signature_reconfirm
-from .tokens import LinkExpired, LinkInvalid, make_manage_token
+from ..models import Signature
+from ..signing.tokens import LinkExpired, LinkInvalid, make_manage_token
+from .services import NotReconfirmable, read_reconfirm_token, signature_reconfirm
 
 
 def _link_error(request: HttpRequest, letter: Letter, *, expired: bool) -> HttpResponse:

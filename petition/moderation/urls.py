@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import moderation_views as views
+from . import views
 
 urlpatterns = [
     path("", views.moderation_queue_view, name="moderation_queue"),

@@ -9,9 +9,10 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from core.http import compact_json, conditional, public_get, public_headers
 from core.params import BadParameter, optional_int, split_url
 
-from .embed import compact_json, conditional, count_payload, public_get, public_headers
+from .selectors import count_payload
 
 WIDTH = 480
 HEIGHT = 190

@@ -12,13 +12,13 @@ from django.utils import timezone
 from core.domains import is_icann_public_suffix
 from letters.models import Letter
 
-from .affiliations import affiliation_clear
-from .anomalies import is_disposable_domain
-from .counting import tally_soon
-from .models import Block, OutboundEmail, Signature
-from .normalize import domain_canonical, email_domain, ip_key, name_key, normalize_email
-from .outbox import outbox_enqueue
-from .reconfirm import reconfirm_if_outdated
+from ..affiliations.services import affiliation_clear
+from ..counting import tally_soon
+from ..models import Block, OutboundEmail, Signature
+from ..moderation.anomalies import is_disposable_domain
+from ..normalize import domain_canonical, email_domain, ip_key, name_key, normalize_email
+from ..outbox import outbox_enqueue
+from ..reconfirm.services import reconfirm_if_outdated
 from .screening import blocks_changed, screen_signature
 from .tokens import LinkInvalid
 

@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from core.params import BadParameter, StrictIntegerField, parse_int
 from core.text import PlainTextField, TextKind
 
-from .moderation import BULK_ACTIONS, InvalidationCriteria
-from .selectors import QUEUE_STATES
+from ..selectors import QUEUE_STATES
+from .services import BULK_ACTIONS, InvalidationCriteria
 
 STATE_LABELS = {
     "all": _("All"),

@@ -17,17 +17,17 @@ from django.views.decorators.http import require_GET, require_http_methods
 from config.csrf import origin_checked
 from letters.models import Letter
 
-from .models import Signature
-from .screening import client_ip
-from .selfservice import (
+from ..models import Signature
+from ..signing.screening import client_ip
+from ..signing.tokens import LinkExpired, LinkInvalid, read_manage_token
+from .forms import ManageLinkRequestForm, SignatureManageForm
+from .services import (
     SignatureNotEditable,
     manage_link_send,
     signature_data_export,
     signature_update_public_fields,
     signature_withdraw,
 )
-from .selfservice_forms import ManageLinkRequestForm, SignatureManageForm
-from .tokens import LinkExpired, LinkInvalid, read_manage_token
 
 
 @origin_checked

@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from letters.models import Letter
 
-from .models import Signature, WatchedName
-from .normalize import IPV4_KEY_PREFIX, IPV6_GROUP_KEY_DIGITS, is_common_provider
+from ..models import Signature, WatchedName
+from ..normalize import IPV4_KEY_PREFIX, IPV6_GROUP_KEY_DIGITS, is_common_provider
 
 logger = logging.getLogger(__name__)
 Flag = Signature.Flag

@@ -34,16 +34,16 @@ from core.sealed import TokenExpired, TokenInvalid, seal, unseal
 from letters.audit import audit_record
 from letters.models import AffiliationVerification, AuditEntry, Letter, NamedSignatory
 
-from .anomalies import is_disposable_domain
-from .emails import absolute_url
-from .models import OutboundEmail, Signature
-from .normalize import ip_group, normalize_email
-from .outbox import outbox_nudge
-from .tokens import LinkExpired, LinkInvalid
+from ..emails import absolute_url
+from ..models import OutboundEmail, Signature
+from ..moderation.anomalies import is_disposable_domain
+from ..normalize import ip_group, normalize_email
+from ..outbox import outbox_nudge
+from ..signing.tokens import LinkExpired, LinkInvalid
 
 logger = logging.getLogger(__name__)
 
-FREEMAIL_FILE = Path(__file__).parent / "data" / "freemail_domains.txt"
+FREEMAIL_FILE = Path(__file__).parent.parent / "data" / "freemail_domains.txt"
 AFFILIATION_SALT = "petition.affiliation.confirm"
 KIND_SIGNATURE = "s"
 KIND_NAMED = "n"

@@ -20,9 +20,9 @@ from django.urls import reverse
 from letters.audit import audit_record
 from letters.models import AuditEntry, Letter, LetterVersion
 
-from .models import OutboundEmail, Signature
-from .outbox import outbox_enqueue, outbox_nudge
-from .tokens import LinkInvalid, _read_token, make_signature_token
+from ..models import OutboundEmail, Signature
+from ..outbox import outbox_enqueue, outbox_nudge
+from ..signing.tokens import LinkInvalid, _read_token, make_signature_token
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def reconfirm_request_start(*, letter: Letter, actor: Any, version: LetterVersio
 
 
 def _queue(entry_id: int) -> None:
-    from .tasks import reconfirm_request_run as task
+    from ..tasks import reconfirm_request_run as task
 
     task.delay(entry_id)
 

@@ -5,10 +5,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .forms import SignatureForm
-from .models import Signature
-from .normalize import normalize_email
-from .selfservice import editable_fields
+from ..models import Signature
+from ..normalize import normalize_email
+from ..signing.forms import SignatureForm
+from .services import editable_fields
 
 
 class ManageLinkRequestForm(forms.Form):

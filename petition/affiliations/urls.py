@@ -4,7 +4,7 @@ signatories. Included at the site root from config/urls.py."""
 
 from django.urls import path
 
-from . import affiliation_views as views
+from . import views
 
 urlpatterns = [
     path(

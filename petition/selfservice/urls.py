@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import selfservice_views as views
+from . import views
 
 urlpatterns = [
     path("", views.manage_link_request, name="signature_manage_request"),

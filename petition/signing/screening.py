@@ -7,24 +7,24 @@ nothing is stored at all. Limits key on ip_group: an IPv4 address, or an IPv6 /6
 
 import ipaddress
 import logging
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 
+from core.cache import cache_delete, cached_twice, local_forget
 from core.ratelimit import rate_limits_exceeded
 from letters.models import Letter
 
-from .models import Block, Signature
-from .normalize import ip_group
+from ..models import Block, Signature
+from ..normalize import ip_group
 
 logger = logging.getLogger(__name__)
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 BLOCKS_CACHE_KEY = "screening:blocks"
 BLOCKS_LOCAL_SECONDS = 5.0
+BLOCKS_SHARED_SECONDS = 60
 
 
 @lru_cache(maxsize=1)
@@ -63,35 +63,24 @@ def client_ip(request: HttpRequest) -> str | None:
     return str(remote)
 
 
-_local_blocks: list[tuple[float, list[tuple[str, str, int | None]]]] = []
+def _blocks_from_database() -> list[tuple[str, str, int | None]]:
+    return list(Block.objects.values_list("kind", "value", "letter_id"))
 
 
 def _blocks() -> list[tuple[str, str, int | None]]:
     """The block list: a few seconds in this process, a minute in the shared cache."""
-    now = time.monotonic()
-    if _local_blocks and _local_blocks[0][0] > now:
-        return _local_blocks[0][1]
-    try:
-        blocks = cache.get(BLOCKS_CACHE_KEY)
-    except Exception:
-        blocks = None
-    if blocks is None:
-        blocks = list(Block.objects.values_list("kind", "value", "letter_id"))
-        try:
-            cache.set(BLOCKS_CACHE_KEY, blocks, timeout=60)
-        except Exception:
-            logger.warning("cache unavailable; blocks read from the database", exc_info=True)
-    _local_blocks[:] = [(now + BLOCKS_LOCAL_SECONDS, blocks)]
-    return blocks
+    return cached_twice(  # type: ignore[return-value]
+        BLOCKS_CACHE_KEY,
+        _blocks_from_database,
+        shared_seconds=BLOCKS_SHARED_SECONDS,
+        local_seconds=BLOCKS_LOCAL_SECONDS,
+    )
 
 
 def blocks_changed() -> None:
     """Forget cached blocks; other processes see the change within BLOCKS_LOCAL_SECONDS."""
-    _local_blocks.clear()
-    try:
-        cache.delete(BLOCKS_CACHE_KEY)
-    except Exception:
-        logger.warning("cache unavailable; block changes apply within a minute", exc_info=True)
+    local_forget(BLOCKS_CACHE_KEY)
+    cache_delete(BLOCKS_CACHE_KEY)
 
 
 def blocked_reason(*, letter: Letter, ip: str | None, email_domain: str) -> str:

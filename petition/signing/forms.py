@@ -12,7 +12,7 @@ from core.text import PlainTextField, TextKind
 from letters.languages import letter_languages
 from letters.models import Letter
 
-from .normalize import normalize_email
+from ..normalize import normalize_email
 from .services import SignatureData
 
 

@@ -24,12 +24,12 @@ from core.domains import is_icann_public_suffix
 from letters.audit import audit_record
 from letters.models import AuditEntry, Letter
 
+from ..counting import tally_soon
+from ..models import COUNTING_MODERATION, OutboundEmail, Signature, SignatureChange, WatchedName
+from ..normalize import cidr_key_range, name_key
+from ..outbox import outbox_enqueue
+from ..signing.services import block_value_normalize
 from .anomalies import watched_names_flag
-from .counting import tally_soon
-from .models import COUNTING_MODERATION, OutboundEmail, Signature, SignatureChange, WatchedName
-from .normalize import cidr_key_range, name_key
-from .outbox import outbox_enqueue
-from .services import block_value_normalize
 
 logger = logging.getLogger(__name__)
 Action = AuditEntry.Action
@@ -261,7 +261,7 @@ def invalidation_start(
 
 
 def _queue(task_name: str, entry_id: int) -> None:
-    from . import tasks
+    from .. import tasks
 
     getattr(tasks, task_name).delay(entry_id)
 

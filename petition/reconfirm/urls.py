@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import reconfirm_views as views
+from . import views
 
 urlpatterns = [
     path("<str:token>/", views.signature_reconfirm_view, name="signature_reconfirm"),

@@ -27,9 +27,11 @@ from letters.audit import audit_record
 from letters.models import AuditEntry, Letter
 from letters.permissions import ANY_ROLE, OWNER, letter_role_required
 
-from .exports import signatures_csv
-from .models import WatchedName
-from .moderation import (
+from ..exports import signatures_csv
+from ..models import WatchedName
+from ..selectors import letter_signature_count, moderation_queue
+from .forms import BulkActionForm, InvalidationForm, QueueFilterForm, WatchedNameForm
+from .services import (
     ModerationError,
     audit_undo,
     invalidation_preview,
@@ -38,8 +40,6 @@ from .moderation import (
     watched_name_add,
     watched_name_remove,
 )
-from .moderation_forms import BulkActionForm, InvalidationForm, QueueFilterForm, WatchedNameForm
-from .selectors import letter_signature_count, moderation_queue
 
 
 def mask_email(email: str) -> str:

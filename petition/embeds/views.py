@@ -7,169 +7,29 @@ Nothing here reads the session or the user, so no response sets a cookie or vari
 
 import contextlib
 import functools
-import hashlib
-import json
 import re
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, translation
-from django.utils.cache import get_conditional_response
 from django.utils.html import escape
-from django.utils.http import http_date
 
+from core.cache import LOCAL_SECONDS, local_get, local_set
+from core.http import compact_json, conditional, public_get, public_headers
 from core.output import without_controls, xml_chars
 from core.progress import goal_percent
 from letters.models import Letter
 
-from .selectors import letter_signature_counts
-
-SHARED_SECONDS = 5
-LOCAL_SECONDS = 1.0
-# How long the cache remembers when a letter's public figures last changed.
-SEEN_SECONDS = 24 * 3600
-MISSING = "missing"
-_local: dict[str, tuple[float, object]] = {}
-
-
-def _remember_locally(key: str, value: object, until: float) -> None:
-    if len(_local) > 10_000:
-        _local.clear()
-    _local[key] = (until, value)
-
-
-def _stable_updated_at(slug: str, figures: dict[str, object]) -> int:
-    """When these public figures were first seen, so ETags and Last-Modified stay put
-    while nothing changes, instead of moving every time the short cache expires."""
-    key = f"embed:seen:{slug}"
-    try:
-        seen = cache.get(key)
-    except Exception:
-        seen = None
-    if seen and seen[0] == figures:
-        return seen[1]
-    now = int(time.time())
-    with contextlib.suppress(Exception):
-        cache.set(key, (figures, now), timeout=SEEN_SECONDS)
-    return now
-
-
-def _payload_from_database(slug: str) -> dict[str, object] | str:
-    letter = Letter.objects.public().filter(slug=slug).first()
-    if letter is None:
-        return MISSING
-    figures: dict[str, object] = {
-        "slug": letter.slug,
-        "title": letter.title,
-        "count": letter_signature_counts([letter.pk])[letter.pk],
-        "goal": letter.goal,
-        "status": letter.public_status,
-        "url": settings.SITE_URL + letter.get_absolute_url(),
-        "language": letter.language,
-    }
-    return {**figures, "updated_at": _stable_updated_at(slug, figures)}
-
-
-def cached_twice(key: str, build: Callable[[], object]) -> object:
-    """build(), remembered a second in this process and a few seconds in the shared cache.
-
-    A process never keeps a value longer than the shared cache does, so once one process
-    has answered with newer figures, no other answers with older ones for more than the
-    moment it takes two builds to race. build() must not return None (that reads as a
-    miss); return a marker such as MISSING.
-    """
-    now = time.time()
-    hit = _local.get(key)
-    if hit and hit[0] > now:
-        return hit[1]
-    try:
-        shared = cache.get(key)
-    except Exception:
-        shared = None
-    if shared is None:
-        value, built_at = build(), now
-        with contextlib.suppress(Exception):  # the database answered; caching is a bonus
-            cache.set(key, (built_at, value), timeout=SHARED_SECONDS)
-    else:
-        built_at, value = shared
-    _remember_locally(key, value, min(now + LOCAL_SECONDS, built_at + SHARED_SECONDS))
-    return value
-
-
-def count_payload(slug: str) -> dict[str, object] | None:
-    """The public count of a letter, or None if there is no such public letter."""
-    payload = cached_twice(f"embed:count:{slug}", lambda: _payload_from_database(slug))
-    return None if payload == MISSING else payload  # type: ignore[return-value]
-
-
-# --- HTTP plumbing shared by every public GET ------------------------------------------
-def public_headers(
-    response: HttpResponse, *, max_age: int = SHARED_SECONDS, stale: int = 30
-) -> HttpResponse:
-    """Open to any origin, cacheable by anyone for a short while, then served stale
-    while a fresh copy is fetched."""
-    response["Access-Control-Allow-Origin"] = "*"
-    # ETag is not a CORS-safelisted response header; pages polling with it need to read it.
-    response["Access-Control-Expose-Headers"] = "ETag"
-    response["Cache-Control"] = f"public, max-age={max_age}, stale-while-revalidate={stale}"
-    return response
-
-
-def conditional(
-    request: HttpRequest,
-    response: HttpResponse,
-    *,
-    last_modified: int | None = None,
-    max_age: int = SHARED_SECONDS,
-    stale: int = 30,
-) -> HttpResponse:
-    """Tag a 200 with an ETag of its body (and Last-Modified), answer 304 when the client
-    already has it, and add the public headers either way."""
-    etag = '"' + hashlib.blake2b(response.content, digest_size=12).hexdigest() + '"'
-    response["ETag"] = etag
-    if last_modified:
-        response["Last-Modified"] = http_date(last_modified)
-    public_headers(response, max_age=max_age, stale=stale)
-    answer = get_conditional_response(
-        request, etag=etag, last_modified=last_modified, response=response
-    )
-    return public_headers(answer, max_age=max_age, stale=stale)
-
-
-def public_get(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """GET and HEAD for anyone; OPTIONS answers a CORS preflight (sent by browsers when a
-    page polls with If-None-Match); other methods are refused."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.method == "OPTIONS":
-            response = HttpResponse(status=204)
-            response["Access-Control-Allow-Origin"] = "*"
-            response["Access-Control-Allow-Methods"] = "GET, HEAD"
-            response["Access-Control-Allow-Headers"] = "If-None-Match, If-Modified-Since"
-            response["Access-Control-Max-Age"] = "86400"
-            return response
-        if request.method not in ("GET", "HEAD"):
-            return HttpResponseNotAllowed(["GET", "HEAD", "OPTIONS"])
-        return view(request, *args, **kwargs)
-
-    return wrapper
+from .selectors import count_payload
 
 
 def _not_found_json() -> HttpResponse:
     return public_headers(JsonResponse({"detail": "No public letter with this slug."}, status=404))
-
-
-def compact_json(data: object) -> bytes:
-    return json.dumps(data, separators=(",", ":")).encode()
 
 
 # --- count.json, badge.svg, shields.json ---------------------------------------------
@@ -337,17 +197,16 @@ def _widget_body(payload: dict[str, Any], options: WidgetOptions) -> bytes:
     """The rendered page, kept a second in the process: under load many hosts ask for the
     same few variants."""
     key = "embed:widget:{}:{}:{}:{}:{:d}".format(payload["slug"], *vars(options).values())
-    now = time.time()
-    hit = _local.get(key)
-    if hit and hit[0] > now and hit[1][0] == payload:  # type: ignore[index]
-        return hit[1][1]  # type: ignore[index]
+    hit = local_get(key)
+    if hit is not None and hit[0] == payload:  # type: ignore[index]
+        return hit[1]  # type: ignore[index]
     with translation.override(options.lang):
         # No request here on purpose: nothing may reach for the session, the user or a
         # CSRF token, which would set a cookie or add Vary: Cookie.
         body = render_to_string(
             "petition/embed/widget.html", widget_context(payload, options)
         ).encode()
-    _remember_locally(key, (payload, body), now + LOCAL_SECONDS)
+    local_set(key, (payload, body), seconds=LOCAL_SECONDS)
     return body
 
 

@@ -13,9 +13,9 @@ from django_countries import countries
 from core.params import MAX_ID, BadParameter, parse_cursor
 from letters.models import Letter
 
-from .models import Signature
-from .normalize import name_key
-from .selectors import letter_breakdowns, letter_signature_count
+from ..models import Signature
+from ..normalize import name_key
+from ..selectors import letter_breakdowns, letter_signature_count
 
 PER_PAGE = 50
 QUERY_MAX_LENGTH = 100

@@ -7,7 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .affiliations import (
+from .services import (
     AffiliationError,
     address_within_domain,
     domain_normalize,

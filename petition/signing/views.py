@@ -1,0 +1,122 @@
+import logging
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from config.csrf import origin_checked
+from letters.languages import letter_translation, render_in_language
+from letters.models import Letter
+from letters.views import letter_page
+
+from ..selectors import letter_signature_count
+from .forms import SignatureForm
+from .screening import client_ip
+from .services import LetterNotAcceptingSignatures, signature_create, signature_verify
+from .tokens import LinkExpired, LinkInvalid, read_verification_token
+
+logger = logging.getLogger(__name__)
+
+
+def _closed_response(request: HttpRequest, letter: Letter) -> HttpResponse:
+    return render(request, "petition/letter_closed.html", {"letter": letter}, status=403)
+
+
+@origin_checked
+@require_POST
+def signature_submit(request: HttpRequest, slug: str) -> HttpResponse:
+    letter = get_object_or_404(Letter.objects.public(), slug=slug)
+    if not letter.is_accepting_signatures:
+        return _closed_response(request, letter)
+    form = SignatureForm(request.POST, letter=letter)
+    if not form.is_valid():
+        # Shown again in the language of the page it came from.
+        found = letter_translation(letter, form.cleaned_data.get("language"))
+        return letter_page(request, letter, translation=found, form=form, status=400)
+    try:
+        signature_create(
+            letter=letter,
+            data=form.to_data(),
+            ip_address=client_ip(request),
+            honeypot=form.honeypot_filled,
+        )
+    except LetterNotAcceptingSignatures:
+        return _closed_response(request, letter)
+    # The same answer whether the address is new, pending or already verified.
+    submitted = reverse("signature_submitted", kwargs={"slug": letter.slug})
+    language = form.cleaned_data["language"]
+    return redirect(submitted if language == letter.language else f"{submitted}?lang={language}")
+
+
+@require_GET
+def signature_submitted(request: HttpRequest, slug: str) -> HttpResponse:
+    letter = get_object_or_404(Letter.objects.public(), slug=slug)
+    return render_in_language(
+        request,
+        "petition/signature_submitted.html",
+        {"letter": letter},
+        language=request.GET.get("lang", "")[:10],
+    )
+
+
+def _link_error(request: HttpRequest, letter: Letter, *, expired: bool) -> HttpResponse:
+    return render(
+        request,
+        "petition/link_error.html",
+        {"letter": letter, "expired": expired},
+        status=410 if expired else 400,
+    )
+
+
+@origin_checked
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signature_confirm(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """GET shows what is being confirmed; only the POST of its button verifies, so mail
+    scanners that fetch links cannot sign on someone's behalf."""
+    letter = get_object_or_404(Letter.objects.public(), slug=slug)
+    try:
+        signature_id, letter_id = read_verification_token(token)
+    except LinkExpired:
+        return _link_error(request, letter, expired=True)
+    except LinkInvalid:
+        return _link_error(request, letter, expired=False)
+    if letter_id != letter.pk:
+        return _link_error(request, letter, expired=False)
+
+    if request.method == "GET":
+        signature = letter.signatures.filter(pk=signature_id).first()
+        if signature is None:
+            return _link_error(request, letter, expired=False)
+        template = (
+            "petition/signature_confirm.html"
+            if signature.status == signature.Status.PENDING
+            else "petition/signature_confirmed.html"
+        )
+        context = {"letter": letter, "signature": signature, "newly_verified": False}
+        if template.endswith("confirmed.html"):
+            context["signature_count"] = letter_signature_count(letter)
+        return render_in_language(request, template, context, language=signature.language)
+
+    try:
+        signature, newly_verified = signature_verify(signature_id=signature_id, letter_id=letter.pk)
+    except LinkInvalid:
+        return _link_error(request, letter, expired=False)
+    count = letter_signature_count(letter)
+    if newly_verified:
+        # The tally folds this signature in within seconds; the signer sees it now.
+        signature.refresh_from_db(fields=["counted"])
+        count += 0 if signature.counted else 1
+    return render_in_language(
+        request,
+        "petition/signature_confirmed.html",
+        {
+            "letter": letter,
+            "signature": signature,
+            "newly_verified": newly_verified,
+            "signature_count": count,
+        },
+        language=signature.language,
+    )
