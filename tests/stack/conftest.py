@@ -123,7 +123,13 @@ def collected_static(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
         cwd=ROOT,
-        env={**os.environ, "DJANGO_STATIC_ROOT": str(root), "DJANGO_SECRET_KEY": "collectstatic"},
+        env={
+            **os.environ,
+            "DJANGO_STATIC_ROOT": str(root),
+            "DJANGO_SECRET_KEY": "collectstatic",
+            # Production settings refuse to start without a mail server; none is contacted.
+            "EMAIL_URL": os.environ.get("EMAIL_URL", "smtp://127.0.0.1:25"),
+        },
         check=True,
         timeout=300,
     )
