@@ -1,8 +1,9 @@
 """System checks: a malformed LOG_SIGNING_KEY stops `migrate` and `check` with a message.
 
 A missing key is no error here, so `check --deploy` stays clean on a site that has not
-set one yet: production then refuses to serve or sign checkpoints (503, and one error in
-the worker's log) until LOG_SIGNING_KEY is set, rather than signing with a made-up key.
+set one yet: production then refuses to serve or sign checkpoints (a 404 naming the
+setting, one error in the worker's log) until LOG_SIGNING_KEY is set, rather than signing
+with a made-up key.
 """
 
 from collections.abc import Iterable

@@ -49,13 +49,17 @@ def _answer(request: HttpRequest, body: bytes, content_type: str, cache: str) ->
 
 
 def _no_key() -> HttpResponse:
-    return _plain(
-        503,
+    # Not a 5xx: nothing failed, this site publishes no signed log (yet). Not cached either,
+    # so the checkpoint appears as soon as the operator sets the key.
+    response = _plain(
+        404,
         _(
             "This site has no log signing key (LOG_SIGNING_KEY), so it cannot sign its "
             "checkpoints. Its operator must set one."
         ),
     )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_safe
