@@ -1,15 +1,30 @@
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import factory
 from django.utils import timezone
 
 from accounts.models import User
-from letters.models import Letter, LetterRole, NamedSignatory
+from core.normalize import email_domain, ip_key, name_key
+from letters.models import Invitation, Letter, LetterRole, NamedSignatory
 from petition.models import Signature
-from petition.normalize import email_domain, ip_key, name_key
+
+M = TypeVar("M")
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class ModelFactory(factory.django.DjangoModelFactory[M]):
+    """A model factory whose call is typed as the model it creates."""
+
+    class Meta:
+        abstract = True
+
+    if TYPE_CHECKING:
+        # factory_boy creates the model instance in its metaclass; its untyped __new__
+        # would otherwise read as returning the factory.
+        def __new__(cls, *args: Any, **kwargs: Any) -> M: ...  # type: ignore[misc]
+
+
+class UserFactory(ModelFactory[User]):
     class Meta:
         model = User
 
@@ -17,7 +32,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct horse battery staple")
 
 
-class LetterFactory(factory.django.DjangoModelFactory):
+class LetterFactory(ModelFactory[Letter]):
     class Meta:
         model = Letter
 
@@ -30,7 +45,7 @@ class LetterFactory(factory.django.DjangoModelFactory):
     signer_fields = factory.LazyFunction(lambda: ["title", "organization", "city", "country"])
 
 
-class LetterRoleFactory(factory.django.DjangoModelFactory):
+class LetterRoleFactory(ModelFactory[LetterRole]):
     class Meta:
         model = LetterRole
 
@@ -39,7 +54,7 @@ class LetterRoleFactory(factory.django.DjangoModelFactory):
     role = LetterRole.Role.OWNER
 
 
-class NamedSignatoryFactory(factory.django.DjangoModelFactory):
+class NamedSignatoryFactory(ModelFactory[NamedSignatory]):
     class Meta:
         model = NamedSignatory
 
@@ -49,7 +64,7 @@ class NamedSignatoryFactory(factory.django.DjangoModelFactory):
     position = factory.Sequence(lambda n: n + 1)
 
 
-class SignatureFactory(factory.django.DjangoModelFactory):
+class SignatureFactory(ModelFactory[Signature]):
     class Meta:
         model = Signature
 
@@ -69,9 +84,9 @@ class SignatureFactory(factory.django.DjangoModelFactory):
         )
 
 
-class InvitationFactory(factory.django.DjangoModelFactory):
+class InvitationFactory(ModelFactory[Invitation]):
     class Meta:
-        model = "letters.Invitation"
+        model = Invitation
 
     letter = factory.SubFactory(LetterFactory)
     email = factory.Sequence(lambda n: f"invitee{n}@example.org")
