@@ -5,6 +5,8 @@ Views stay thin: forms validate, services in letters/services.py write and audit
 `letter_role_required` decides who may see each letter's pages.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from allauth.account.adapter import get_adapter as get_account_adapter
@@ -16,6 +18,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -63,34 +66,52 @@ def _refused(request: HttpRequest, letter: Letter | None, message: str, status: 
     )
 
 
-def _open_invitations_for(user: Any) -> list[Invitation]:
+@dataclass(frozen=True)
+class WaitingInvitation:
+    """An open invitation on the dashboard, with the link that accepts it."""
+
+    invitation: Invitation
+    token: str
+
+
+@dataclass(frozen=True)
+class DashboardRow:
+    """A letter the user holds a role on, with its count."""
+
+    membership: LetterRole
+    signature_count: int
+
+
+def _open_invitations_for(user: Any) -> list[WaitingInvitation]:
     try:
         normalized = normalize_email(user.email)
     except ValueError:
         return []
-    invitations = list(
-        Invitation.objects.open().filter(email_normalized=normalized).select_related("letter")
-    )
-    for invitation in invitations:
-        invitation.token = invitation_token(invitation)
-    return invitations
+    return [
+        WaitingInvitation(invitation=invitation, token=invitation_token(invitation))
+        for invitation in Invitation.objects.open()
+        .filter(email_normalized=normalized)
+        .select_related("letter")
+    ]
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """My letters: each letter the user holds a role on, and invitations waiting for them."""
     memberships = list(
-        LetterRole.objects.filter(user=request.user)
+        LetterRole.objects.filter(user=request.user.pk)
         .select_related("letter")
         .order_by("-letter__created_at")
     )
     counts = letter_signature_counts(m.letter_id for m in memberships)
-    for membership in memberships:
-        membership.letter.signature_count = counts[membership.letter_id]
+    rows = [
+        DashboardRow(membership=membership, signature_count=counts[membership.letter_id])
+        for membership in memberships
+    ]
     return render(
         request,
         "letters/author/dashboard.html",
-        {"memberships": memberships, "invitations": _open_invitations_for(request.user)},
+        {"memberships": rows, "invitations": _open_invitations_for(request.user)},
     )
 
 
@@ -195,7 +216,9 @@ def letter_edit(request: HttpRequest, *, letter: Letter, role: str) -> HttpRespo
     )
 
 
-def _status_action(service: Any, success: str) -> Any:
+def _status_action(
+    service: Callable[..., Letter], success: str | Callable[[Letter], str]
+) -> Callable[..., HttpResponseBase]:
     @letter_role_required(OWNER)
     @require_POST
     def view(request: HttpRequest, *, letter: Letter, role: str) -> HttpResponse:
@@ -237,7 +260,7 @@ def _preview(request: HttpRequest, *, letter: Letter, role: str | None) -> HttpR
 _team_preview = letter_role_required(*ANY_ROLE)(_preview)
 
 
-def letter_preview(request: HttpRequest, slug: str) -> HttpResponse:
+def letter_preview(request: HttpRequest, slug: str) -> HttpResponseBase:
     """The letter's page as the public will see it, for its team and site staff, whatever
     its status; a banner says when it is not public yet."""
     user = request.user
@@ -249,6 +272,7 @@ def letter_preview(request: HttpRequest, slug: str) -> HttpResponse:
     return _team_preview(request, slug)
 
 
+# Staff pass too (above); the URL walk in tests/test_roles.py reads the team roles.
 letter_preview.letter_roles = ANY_ROLE  # type: ignore[attr-defined]
 
 

@@ -7,8 +7,10 @@ sentence and a table of the same figures for readers who cannot see it.
 """
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any, NotRequired, TypedDict
 
 from django.utils import formats, translation
 from django.utils.html import escape
@@ -30,6 +32,23 @@ BAR_SHARE = 0.4
 # Above this many days bars stand for a week, and above two years for thirty days.
 DAILY_BARS_UP_TO = 92
 WEEKLY_BARS_UP_TO = 731
+
+
+class ChartRow(TypedDict):
+    period: str
+    count: str
+    cumulative: str
+
+
+class Chart(TypedDict):
+    """What _chart.html shows: plain strings and lists, so it can sit in the cache."""
+
+    empty: bool
+    svg: NotRequired[str]
+    summary: NotRequired[str]
+    bars_stand_for: NotRequired[str]
+    rows: NotRequired[list[ChartRow]]
+    days: NotRequired[int]
 
 
 @dataclass(frozen=True)
@@ -54,7 +73,9 @@ def _day(value: date) -> str:
     return formats.date_format(value, "DATE_FORMAT")
 
 
-def daily_series(by_day: list[dict[str, object]]) -> list[tuple[date, int]]:
+# Rows as the tally's breakdown gives them ({"date": "2026-03-01", "count": 5}), possibly
+# from the cache, so each is checked as it is read.
+def daily_series(by_day: Sequence[Mapping[str, Any]]) -> list[tuple[date, int]]:
     """Every day from the first signature's to the last one's, quiet days as zero."""
     counts: dict[date, int] = {}
     for row in by_day:
@@ -168,9 +189,11 @@ def chart_svg(series: list[tuple[date, int]], bars: list[Bucket], *, title: str)
             f"{escape(_number(tick))}</text>"
         )
     for index, anchor in _x_ticks(len(series)):
-        x = {"start": "0", "end": "100%"}.get(anchor, f"{_f(100 * (index + 0.5) / len(series))}%")
+        x_at = {"start": "0", "end": "100%"}.get(
+            anchor, f"{_f(100 * (index + 0.5) / len(series))}%"
+        )
         parts.append(
-            f'<text class="chart-label" x="{x}" y="{HEIGHT - 6}" text-anchor="{anchor}">'
+            f'<text class="chart-label" x="{x_at}" y="{HEIGHT - 6}" text-anchor="{anchor}">'
             f"{escape(_axis_date(series[index][0], len(series)))}</text>"
         )
     parts.append("</svg>")
@@ -208,7 +231,7 @@ def chart_summary(series: list[tuple[date, int]], total: int) -> str:
     }
 
 
-def chart_build(by_day: list[dict[str, object]]) -> dict[str, object]:
+def chart_build(by_day: Sequence[Mapping[str, Any]]) -> Chart:
     """Everything _chart.html shows, from the tally's per-day rows: plain strings and
     lists, so it can sit in the cache."""
     series = daily_series(by_day)
@@ -218,7 +241,7 @@ def chart_build(by_day: list[dict[str, object]]) -> dict[str, object]:
     total = bars[-1].cumulative
     size = bucket_days(len(series))
     title = gettext("Verified signatures over time")
-    rows = [
+    rows: list[ChartRow] = [
         {
             "period": _day(bar.start)
             if bar.days == 1
@@ -241,7 +264,7 @@ def chart_build(by_day: list[dict[str, object]]) -> dict[str, object]:
     }
 
 
-def letter_chart(letter: Letter, count: int) -> dict[str, object]:
+def letter_chart(letter: Letter, count: int) -> Chart:
     """The chart of a letter's signatures, cached under its count and the page language.
 
     A letter without counted signatures costs nothing: there is nothing to draw.

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import max_length
 from core.params import StrictIntegerField
 from core.text import PlainTextField
 
@@ -24,7 +25,7 @@ from .services import (
     slug_problem,
 )
 
-SLUG_MAX_LENGTH = Letter._meta.get_field("slug").max_length
+SLUG_MAX_LENGTH = max_length(Letter, "slug")
 GOAL_MAX = 1_000_000_000
 
 

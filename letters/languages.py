@@ -125,28 +125,21 @@ def letter_language_url(letter: Letter, language: str) -> str:
     return reverse("letter_detail_language", kwargs={"slug": letter.slug, "language": language})
 
 
-def _display_only(*args: Any, **kwargs: Any) -> None:
-    raise RuntimeError("A letter shown in another language is for display; save the Letter.")
-
-
 def letter_localized(letter: Letter, translation_: LetterTranslation | None) -> Letter:
-    """A copy of the letter carrying the translation's title, recipient and text, so every
-    template written for a Letter (and every include other features add to the page)
-    shows the translation unchanged. The copy refuses to be saved.
+    """A display copy of the letter carrying the translation's title, recipient and text,
+    so every template written for a Letter (and every include other features add to the
+    page) shows the translation unchanged. The copy refuses to be saved.
 
     `page_language` is the language shown; `language` stays the original's."""
     shown = copy.copy(letter)
     shown.__dict__.pop("body_html", None)
-    shown.page_language = letter.language
+    shown.shown_language = letter.language
     shown.translation = translation_
     if translation_ is not None:
         shown.title = translation_.title
         shown.recipient = translation_.recipient
         shown.body = translation_.body
-        shown.page_language = translation_.language
-        url = letter_language_url(letter, translation_.language)
-        shown.get_absolute_url = lambda: url
-    shown.save = _display_only
+        shown.shown_language = translation_.language
     return shown
 
 

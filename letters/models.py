@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -91,6 +92,13 @@ class Letter(models.Model):
 
     objects = LetterQuerySet.as_manager()
 
+    # Set only on a display copy (letters.languages.letter_localized): the language it shows
+    # and that translation (None for the original). Such a copy carries the translation's
+    # title and text so every template written for a Letter shows it unchanged, and it
+    # refuses to be saved. A letter read from the database has neither.
+    shown_language: str | None = None
+    translation: "LetterTranslation | None" = None
+
     class Meta:
         ordering = ["-published_at", "-created_at"]
         constraints = [
@@ -107,7 +115,24 @@ class Letter(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
+        """The letter's address; a display copy's is the address of the language it shows
+        (the original's is the letter's own)."""
+        if self.shown_language is not None and self.shown_language != self.language:
+            return reverse(
+                "letter_detail_language",
+                kwargs={"slug": self.slug, "language": self.shown_language},
+            )
         return reverse("letter_detail", kwargs={"slug": self.slug})
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.shown_language is not None:
+            raise RuntimeError("A letter shown in another language is for display; save the Letter.")
+        super().save(*args, **kwargs)
+
+    @property
+    def page_language(self) -> str:
+        """The language the reader sees: a display copy's, else the original's."""
+        return self.shown_language or self.language
 
     @property
     def public_status(self) -> str:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
@@ -22,7 +23,7 @@ OWNER = LetterRole.Role.OWNER
 MODERATOR = LetterRole.Role.MODERATOR
 ANY_ROLE = (OWNER, MODERATOR)
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def letter_role(*, letter: Letter, user: Any) -> str | None:
@@ -80,7 +81,7 @@ def letter_role_required(*roles: str) -> Callable[[View], View]:
 
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             letter = Letter.objects.filter(slug=slug).first()
@@ -98,6 +99,7 @@ def letter_role_required(*roles: str) -> Callable[[View], View]:
                 _audit_staff_access(request, letter)
             return view(request, *args, letter=letter, role=role, **kwargs)
 
+        # The URL walk in tests/test_roles.py reads which roles each view admits.
         wrapper.letter_roles = allowed  # type: ignore[attr-defined]
         return wrapper
 

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
+from core.fields import max_length
 from core.ratelimit import rate_limits_exceeded
 from core.sealed import TokenExpired, TokenInvalid, seal, unseal
 from petition.models import OutboundEmail
@@ -150,7 +151,7 @@ class LetterDraftData:
     organiser_organization: str = ""
 
 
-SLUG_MAX_LENGTH: int = Letter._meta.get_field("slug").max_length  # type: ignore[assignment]
+SLUG_MAX_LENGTH = max_length(Letter, "slug")
 
 
 def slug_problem(slug: str) -> str | None:

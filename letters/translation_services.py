@@ -12,13 +12,15 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from core.fields import max_length
+
 from .audit import audit_record
 from .languages import is_known_language, language_name_local, letter_translation_index_forget
 from .markdown import markdown_problem
 from .models import AuditEntry, Letter, LetterTranslation
 
-TITLE_MAX_LENGTH = LetterTranslation._meta.get_field("title").max_length
-RECIPIENT_MAX_LENGTH = LetterTranslation._meta.get_field("recipient").max_length
+TITLE_MAX_LENGTH = max_length(LetterTranslation, "title")
+RECIPIENT_MAX_LENGTH = max_length(LetterTranslation, "recipient")
 
 
 @dataclass(frozen=True)

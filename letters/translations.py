@@ -2,6 +2,8 @@
 with a preview, delete after a confirming POST. Services in letters/translation_services.py
 do every write and audit it."""
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -96,13 +98,34 @@ def _preview_of(request: HttpRequest) -> str | None:
     return render_markdown(request.POST.get("body", "")[:BODY_MAX_LENGTH])
 
 
-def _rows(letter: Letter) -> list[LetterTranslation]:
-    rows = list(letter.translations.defer("body").order_by("language"))
-    for row in rows:
-        row.name = language_name_local(row.language)
-        row.outdated = row.based_on_version < letter.version
-        row.public_url = letter_language_url(letter, row.language)
-    return rows
+@dataclass(frozen=True)
+class TranslationRow:
+    """A translation as the owners' list shows it."""
+
+    language: str
+    name: str
+    title: str
+    based_on_version: int
+    outdated: bool
+    updated_at: datetime
+    public_url: str
+
+
+def _rows(letter: Letter) -> list[TranslationRow]:
+    return [
+        TranslationRow(
+            language=row.language,
+            name=language_name_local(row.language),
+            title=row.title,
+            based_on_version=row.based_on_version,
+            outdated=row.based_on_version < letter.version,
+            updated_at=row.updated_at,
+            public_url=letter_language_url(letter, row.language),
+        )
+        for row in letter.translations.only(
+            "language", "title", "based_on_version", "updated_at"
+        ).order_by("language")
+    ]
 
 
 @letter_role_required(OWNER)

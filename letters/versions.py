@@ -25,6 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.fields import max_length
 from petition.models import Signature
 
 from .audit import audit_record
@@ -38,7 +39,7 @@ FIELD_LABELS = {
     "recipient": gettext_lazy("Recipient"),
     "body": gettext_lazy("Text"),
 }
-NOTE_MAX_LENGTH: int = LetterVersion._meta.get_field("note").max_length  # type: ignore[assignment]
+NOTE_MAX_LENGTH = max_length(LetterVersion, "note")
 # Counts per version are one GROUP BY over the letter's signatures (about 0.6 s on a
 # letter with a million): fine once a minute, not on every page view. Past the minute, one
 # request recounts while the others keep serving the previous counts.
@@ -106,7 +107,7 @@ def letter_version_publish(
     if latest is not None and _text_of(latest) == _text_of(letter):
         return None
     first = latest is None
-    number = letter.version if first else latest.number + 1
+    number = letter.version if latest is None else latest.number + 1
     version = LetterVersion.objects.create(
         letter=letter,
         number=number,
