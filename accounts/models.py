@@ -38,13 +38,14 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractUser):
     """An account: letter authors, moderators and operators. Signers need none."""
 
-    username = None  # type: ignore[assignment]
+    username = None  # type: ignore[assignment]  # accounts have no username: email is the login
     email = models.EmailField(_("email address"), unique=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()  # type: ignore[misc]
+    # AbstractUser's manager creates users by username; this one by email.
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     class Meta:
         constraints = [

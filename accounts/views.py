@@ -19,6 +19,6 @@ def account_overview(request: HttpRequest) -> HttpResponse:
             "recovery_codes_left": (
                 len(recovery.wrap().get_unused_codes()) if recovery is not None else None
             ),
-            "letter_count": LetterRole.objects.filter(user=request.user).count(),
+            "letter_count": LetterRole.objects.filter(user=request.user.pk).count(),
         },
     )

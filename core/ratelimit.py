@@ -74,7 +74,8 @@ def rate_hits(checks: Sequence[tuple[str, Rate]]) -> list[int]:
     Raises whatever the cache raises: callers choose to fail open.
     """
     keys = [(_window_key(key, rate), rate.seconds + 5) for key, rate in checks]
-    backend = getattr(cache, "_cache", None)
+    # Django's Redis cache keeps its client in a private attribute; other backends have none.
+    backend: Any = getattr(cache, "_cache", None)
     if hasattr(backend, "get_client"):
         pipe = backend.get_client(write=True).pipeline(transaction=False)
         for cache_key, ttl in keys:

@@ -28,12 +28,14 @@ import enum
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 MAX_COMBINING_MARKS = 4
 
@@ -66,7 +68,7 @@ class TextKind(enum.Enum):
 class TextPolicyError(ValueError):
     """Text the policy refuses; `message` says why in words for the person who typed it."""
 
-    def __init__(self, message: str | Promise, code: str) -> None:
+    def __init__(self, message: "StrOrPromise", code: str) -> None:
         super().__init__(str(message))
         self.message = message
         self.code = code

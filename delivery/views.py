@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -46,7 +47,7 @@ def delivery(request: HttpRequest, *, letter: Letter, role: str) -> HttpResponse
 
 @require_GET
 @letter_role_required("owner")
-def delivery_download(request: HttpRequest, *, letter: Letter, role: str) -> HttpResponse:
+def delivery_download(request: HttpRequest, *, letter: Letter, role: str) -> HttpResponseBase:
     """The PDF named by ?document=, or the newest finished one; the owners' page with a
     message when there is none."""
     finished = DeliveryDocument.objects.filter(letter=letter, state=DeliveryDocument.State.DONE)
