@@ -114,6 +114,13 @@ class Letter(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.shown_language is not None:
+            raise RuntimeError(
+                "A letter shown in another language is for display; save the Letter."
+            )
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         """The letter's address; a display copy's is the address of the language it shows
         (the original's is the letter's own)."""
@@ -123,11 +130,6 @@ class Letter(models.Model):
                 kwargs={"slug": self.slug, "language": self.shown_language},
             )
         return reverse("letter_detail", kwargs={"slug": self.slug})
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.shown_language is not None:
-            raise RuntimeError("A letter shown in another language is for display; save the Letter.")
-        super().save(*args, **kwargs)
 
     @property
     def page_language(self) -> str:
