@@ -1,13 +1,14 @@
-"""HTTP plumbing for public, cookie-free GET endpoints that any origin may read (the
-embeds, oEmbed, the OpenGraph image, the API and the trust log's tiles)."""
+"""HTTP plumbing: public, cookie-free GET endpoints that any origin may read (the embeds,
+oEmbed, the OpenGraph image, the API), and the one page for an emailed link that fails."""
 
 import functools
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import render
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
@@ -70,3 +71,22 @@ def public_get(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
 
 def compact_json(data: object) -> bytes:
     return json.dumps(data, separators=(",", ":")).encode()
+
+
+# What an emailed link was for; link_error.html words its page after it.
+LinkPurpose = Literal["confirm", "manage", "reconfirm", "affiliation", "invitation"]
+
+
+def link_error(
+    request: HttpRequest,
+    *,
+    purpose: LinkPurpose,
+    letter: object = None,
+    expired: bool = False,
+    message: str = "",
+    status: int | None = None,
+) -> HttpResponse:
+    """The page for an emailed link that does not work: 410 if it expired, else 400 (or
+    `status`). It says nothing was changed and how to get a working link."""
+    context = {"purpose": purpose, "letter": letter, "expired": expired, "message": message}
+    return render(request, "link_error.html", context, status=status or (410 if expired else 400))

@@ -14,6 +14,7 @@ import time
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core import signing
 from django.utils.crypto import salted_hmac
 
 
@@ -59,4 +60,22 @@ def unseal(token: str, *, salt: str, max_age: int) -> object:
     try:
         return json.loads(data)
     except ValueError:
+        raise TokenInvalid from None
+
+
+def open_link(token: str, *, salt: str, max_age: int) -> object:
+    """The value in an emailed link, or TokenInvalid / TokenExpired.
+
+    Every link this site emails is read here: a sealed token, or one of the earlier,
+    signed-only form (emailed before links were sealed), still good until it expires.
+    """
+    try:
+        return unseal(token, salt=salt, max_age=max_age)
+    except TokenInvalid:
+        pass
+    try:
+        return signing.loads(token, salt=salt, max_age=max_age)
+    except signing.SignatureExpired:
+        raise TokenExpired from None
+    except (signing.BadSignature, ValueError, UnicodeError):
         raise TokenInvalid from None

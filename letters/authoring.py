@@ -24,7 +24,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from petition.normalize import normalize_email
+from core.http import link_error
+from core.normalize import normalize_email
 from petition.selectors import letter_signature_counts
 
 from .forms import InvitationForm, LetterForm, signatories_from, signatory_formset
@@ -362,12 +363,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     try:
         invitation = invitation_from_token(token)
     except InvitationLinkError as error:
-        return render(
-            request,
-            "letters/author/invitation_error.html",
-            {"message": error.message},
-            status=error.status,
-        )
+        return link_error(request, purpose="invitation", message=error.message, status=error.status)
     user = request.user
     context = {
         "invitation": invitation,
@@ -389,11 +385,8 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
                 request, "letters/author/invitation_wrong_account.html", context, status=403
             )
         except ValidationError as error:
-            return render(
-                request,
-                "letters/author/invitation_error.html",
-                {"message": _messages_of(error)},
-                status=410,
+            return link_error(
+                request, purpose="invitation", message=_messages_of(error), status=410
             )
         messages.success(
             request,

@@ -107,7 +107,7 @@ def contact_limited(*, letter: Letter, ip_group: str) -> bool:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def letter_contact(request: HttpRequest, slug: str) -> HttpResponse:
-    from petition.normalize import ip_group
+    from core.normalize import ip_group
     from petition.signing.screening import client_ip
 
     letter = get_object_or_404(Letter.objects.public(), slug=slug)

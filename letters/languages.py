@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf.locale import LANG_INFO
-from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -22,6 +21,8 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation.trans_real import parse_accept_lang_header
+
+from core.cache import cache_delete, cache_get, cache_set
 
 from .models import Letter, LetterTranslation
 
@@ -163,17 +164,10 @@ def letter_translation_index(letter: Letter) -> dict[str, int]:
     """The letter's translations as {language: version written from}, from the cache when
     it can: the letter page reads it on every view, to negotiate and to list languages."""
     key = _index_key(letter.pk)
-    try:
-        index = cache.get(key)
-    except Exception:  # a cache outage costs a query, never the page
-        logger.warning("cache unavailable; reading translations from the database", exc_info=True)
-        index = None
+    index = cache_get(key)
     if index is None:
         index = dict(letter.translations.values_list("language", "based_on_version"))
-        try:
-            cache.set(key, index, timeout=INDEX_CACHE_SECONDS)
-        except Exception:
-            logger.warning("cache unavailable; translations not cached", exc_info=True)
+        cache_set(key, index, INDEX_CACHE_SECONDS)
     return index
 
 
@@ -181,10 +175,7 @@ def letter_translation_index_forget(letter_id: int) -> None:
     """Drop the cached index once the change to a translation is committed."""
 
     def forget() -> None:
-        try:
-            cache.delete(_index_key(letter_id))
-        except Exception:
-            logger.warning("cache unavailable; translation index may lag", exc_info=True)
+        cache_delete(_index_key(letter_id))
 
     transaction.on_commit(forget, robust=True)
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_slug
 from django.db import transaction
@@ -16,10 +15,10 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from core.fields import max_length
+from core.normalize import normalize_email
 from core.ratelimit import rate_limits_exceeded
-from core.sealed import TokenExpired, TokenInvalid, seal, unseal
+from core.sealed import TokenExpired, TokenInvalid, open_link, seal
 from petition.models import OutboundEmail
-from petition.normalize import normalize_email
 from petition.outbox import outbox_enqueue_message
 
 from .audit import audit_record
@@ -469,17 +468,13 @@ def invitation_from_token(token: str) -> Invitation:
     """The open invitation a link stands for, or InvitationLinkError saying why not."""
     max_age = timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
     try:
-        try:
-            value = unseal(token, salt=INVITATION_TOKEN_SALT, max_age=int(max_age.total_seconds()))
-        except TokenInvalid:
-            # A link emailed in the earlier signed-only form, good until it expires.
-            value = signing.loads(token, salt=INVITATION_TOKEN_SALT, max_age=max_age)
-    except (TokenExpired, signing.SignatureExpired):
+        value = open_link(token, salt=INVITATION_TOKEN_SALT, max_age=int(max_age.total_seconds()))
+    except TokenExpired:
         raise InvitationLinkError(
             _("This invitation has expired. Ask the letter's owners to invite you again."),
             status=410,
         ) from None
-    except signing.BadSignature:
+    except TokenInvalid:
         raise InvitationLinkError(
             _("This invitation link is not valid. Check that you copied all of it."), status=400
         ) from None

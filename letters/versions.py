@@ -15,7 +15,6 @@ from datetime import datetime
 from difflib import SequenceMatcher
 from typing import Any
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
@@ -25,6 +24,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.cache import cache_add, cache_delete, cache_get, cache_set
 from core.fields import max_length
 from petition.models import Signature
 
@@ -260,21 +260,14 @@ def diff_html(old: str, new: str) -> SafeString:
 def version_diff(old: LetterVersion, new: LetterVersion) -> list[FieldDiff]:
     """What changed from `old` to `new`, field by field (only fields that changed)."""
     key = f"letter:{new.letter_id}:diff:{old.pk}:{new.pk}"
-    try:
-        cached = cache.get(key)
-    except Exception:
-        logger.warning("cache unavailable; diff computed afresh", exc_info=True)
-        cached = None
+    cached = cache_get(key)
     if cached is None:
         cached = [
             (name, str(diff_html(getattr(old, name), getattr(new, name))))
             for name in TEXT_FIELDS
             if getattr(old, name) != getattr(new, name)
         ]
-        try:
-            cache.set(key, cached, DIFF_CACHE_SECONDS)
-        except Exception:
-            logger.warning("cache unavailable; diff not cached", exc_info=True)
+        cache_set(key, cached, DIFF_CACHE_SECONDS)
     return [FieldDiff(name, str(FIELD_LABELS[name]), mark_safe(html)) for name, html in cached]  # noqa: S308
 
 
@@ -286,13 +279,12 @@ def version_counts(letter: Letter) -> dict[int, int]:
     """How many counting signatures signed (or last confirmed) each version: one
     GROUP BY at most once a minute per letter; meanwhile, the cached counts."""
     key = _counts_key(letter.pk)
-    try:
-        cached = cache.get(key)
-        fresh = cached is not None and cached[0] > time.time() - VERSION_COUNTS_CACHE_SECONDS
-        if fresh or (cached is not None and not cache.add(f"{key}:lock", 1, timeout=30)):
+    cached = cache_get(key)
+    if cached is not None:
+        fresh = cached[0] > time.time() - VERSION_COUNTS_CACHE_SECONDS
+        # Stale: one process recounts while the others answer with the cached counts.
+        if fresh or cache_add(f"{key}:lock", 1, 30) is False:
             return dict(cached[1])
-    except Exception:
-        logger.warning("cache unavailable; counting versions afresh", exc_info=True)
     rows = (
         Signature.objects.filter(letter=letter)
         .counting()
@@ -301,11 +293,8 @@ def version_counts(letter: Letter) -> dict[int, int]:
         .annotate(n=Count("pk"))
     )
     counts = dict(rows)
-    try:
-        cache.set(key, (time.time(), counts), VERSION_COUNTS_KEEP_SECONDS)
-        cache.delete(f"{key}:lock")
-    except Exception:
-        logger.warning("cache unavailable; version counts not cached", exc_info=True)
+    cache_set(key, (time.time(), counts), VERSION_COUNTS_KEEP_SECONDS)
+    cache_delete(f"{key}:lock")
     return counts
 
 
@@ -337,10 +326,7 @@ def letter_changelog(letter: Letter) -> list[ChangelogEntry]:
 def version_updated_at(letter: Letter) -> datetime | None:
     """When the letter's current version was published (cached: versions never change)."""
     key = f"letter:{letter.pk}:v{letter.version}:at"
-    try:
-        when = cache.get(key)
-    except Exception:
-        when = None
+    when = cache_get(key)
     if when is None:
         when = (
             letter.versions.filter(number=letter.version)
@@ -348,8 +334,5 @@ def version_updated_at(letter: Letter) -> datetime | None:
             .first()
         )
         if when is not None:
-            try:
-                cache.set(key, when, DIFF_CACHE_SECONDS)
-            except Exception:
-                logger.warning("cache unavailable; version date not cached", exc_info=True)
+            cache_set(key, when, DIFF_CACHE_SECONDS)
     return when

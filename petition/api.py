@@ -22,7 +22,7 @@ from core.params import MAX_ID, BadParameter, parse_cursor
 from letters.languages import letter_languages, letters_languages
 from letters.models import Letter
 
-from .models import Signature
+from .models import PUBLIC_SIGNATURE_FIELDS, Signature
 from .selectors import letter_breakdowns, letter_signature_counts
 
 
@@ -275,17 +275,9 @@ def letter_signatures(
         when = EPOCH + timedelta(microseconds=micros)
         signatures = signatures.filter(verified_at__lte=when).exclude(verified_at=when, pk__gte=pk)
     page = list(
-        signatures.order_by("-verified_at", "-pk").values(
-            "pk",
-            "name",
-            "title",
-            "organization",
-            "city",
-            "country",
-            "verified_at",
-            "affiliation_verification",
-            "affiliation_domain",
-        )[: filters.limit + 1]
+        signatures.order_by("-verified_at", "-pk").values("pk", *PUBLIC_SIGNATURE_FIELDS)[
+            : filters.limit + 1
+        ]
     )
     more = len(page) > filters.limit
     page = page[: filters.limit]

@@ -12,12 +12,13 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC
 
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.dispatch import Signal
 from django.utils import timezone
+
+from core.cache import cache_add
 
 from .models import LetterCount, Signature, tally_pending_q
 from .selectors import letter_counts_cache_store
@@ -185,13 +186,9 @@ def tally_soon() -> None:
     """
     from .tasks import tally_counts
 
-    if not tally_counts.app.conf.task_always_eager:
-        try:
-            if not cache.add("tally:nudged", 1, timeout=1):
-                return
-        except Exception:
-            logger.warning("cache unavailable; the periodic tally will count", exc_info=True)
-            return
+    # Nudged within the second (False) or the cache is down (None): beat will count.
+    if not tally_counts.app.conf.task_always_eager and not cache_add("tally:nudged", 1, 1):
+        return
     try:
         tally_counts.apply_async(countdown=1)
     except Exception:

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from core.cache import cache_set
+
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "health:worker-heartbeat"
@@ -30,10 +32,7 @@ def _worker_heartbeat(**_: Any) -> None:
     if app.conf.task_always_eager or now - _last_beat < _HEARTBEAT_EVERY_SECONDS:
         return
     _last_beat = now
-    try:
-        cache.set(HEARTBEAT_KEY, now, timeout=None)
-    except Exception:
-        logger.warning("could not record the worker heartbeat", exc_info=True)
+    cache_set(HEARTBEAT_KEY, now, None)
 
 
 def health_report() -> tuple[bool, dict[str, Any]]:

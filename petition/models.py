@@ -6,6 +6,19 @@ from django_countries.fields import CountryField
 
 from letters.models import AffiliationVerification, AuditEntry, Letter
 
+# What anyone may see of a publicly listed signature: the letter page, the signatories
+# page and the API read these columns and no others (the API adds its row id).
+PUBLIC_SIGNATURE_FIELDS = (
+    "name",
+    "title",
+    "organization",
+    "city",
+    "country",
+    "verified_at",
+    "affiliation_verification",
+    "affiliation_domain",
+)
+
 # Moderation states in which a verified signature still counts.
 COUNTING_MODERATION = ("", "approved", "hidden")
 

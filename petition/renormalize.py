@@ -14,12 +14,12 @@ from django.db import transaction
 from django.db.models import CharField, Q, Value
 from django.db.models.functions import Cast, Concat
 
+from core.normalize import email_domain, normalize_email
 from letters.audit import audit_record
 from letters.models import AuditEntry, Invitation, Letter
 
 from .counting import tally_soon
 from .models import Signature, SignatureChange
-from .normalize import email_domain, normalize_email
 
 logger = logging.getLogger(__name__)
 DUPLICATE_PREFIX = "duplicate:"

@@ -3,13 +3,13 @@
 import logging
 from collections.abc import Iterable
 
-from django.core.cache import cache
 from django.db.models import Q
 
+from core.cache import cache_delete, cache_get, cache_get_many, cache_set, cache_set_many
+from core.normalize import name_key
 from letters.models import Letter
 
-from .models import LetterCount, Signature, counts_q
-from .normalize import name_key
+from .models import PUBLIC_SIGNATURE_FIELDS, LetterCount, Signature, counts_q
 
 logger = logging.getLogger(__name__)
 
@@ -42,16 +42,12 @@ def letter_signature_counts(letter_ids: Iterable[int]) -> dict[int, int]:
     """
     letter_ids = list(letter_ids)
     keys = {_count_key(letter_id): letter_id for letter_id in letter_ids}
-    try:
-        cached = cache.get_many(list(keys))
-    except Exception:  # the cache server being down must not take pages down
-        logger.warning("cache unavailable; reading counts from the database", exc_info=True)
-        cached = {}
+    cached = cache_get_many(keys)
     counts = {keys[key]: value for key, value in cached.items()}
     missing = [letter_id for letter_id in letter_ids if letter_id not in counts]
     if missing:
         fresh = _stored_totals(missing)
-        _cache_set_many({_count_key(k): v for k, v in fresh.items()})
+        cache_set_many({_count_key(k): v for k, v in fresh.items()}, COUNT_CACHE_SECONDS)
         counts.update(fresh)
     return counts
 
@@ -63,27 +59,15 @@ def letter_signature_count(letter: Letter) -> int:
 def letter_counts_cache_store(letter_ids: Iterable[int]) -> None:
     """Write the stored totals of these letters to the cache and drop their breakdowns."""
     letter_ids = list(letter_ids)
-    _cache_set_many({_count_key(k): v for k, v in _stored_totals(letter_ids).items()})
-    try:
-        cache.delete_many([_breakdown_key(k) for k in letter_ids])
-    except Exception:
-        logger.warning("cache unavailable; breakdowns may lag", exc_info=True)
-
-
-def _cache_set_many(values: dict[str, int]) -> None:
-    try:
-        cache.set_many(values, timeout=COUNT_CACHE_SECONDS)
-    except Exception:
-        logger.warning("cache unavailable; counts not cached", exc_info=True)
+    counts = {_count_key(k): v for k, v in _stored_totals(letter_ids).items()}
+    cache_set_many(counts, COUNT_CACHE_SECONDS)
+    cache_delete(*[_breakdown_key(k) for k in letter_ids])
 
 
 def letter_breakdowns(letter: Letter) -> dict[str, object]:
     """Counted signatures by country and by day (oldest first), cached until the next tally."""
     key = _breakdown_key(letter.pk)
-    try:
-        cached = cache.get(key)
-    except Exception:
-        cached = None
+    cached = cache_get(key)
     if cached is not None:
         return cached
     by_country: dict[str, int] = {}
@@ -99,10 +83,7 @@ def letter_breakdowns(letter: Letter) -> dict[str, object]:
         else:
             by_day.append({"date": key_value, "count": count})
     result = {"by_country": by_country, "by_day": by_day}
-    try:
-        cache.set(key, result, timeout=COUNT_CACHE_SECONDS)
-    except Exception:
-        logger.warning("cache unavailable; breakdowns not cached", exc_info=True)
+    cache_set(key, result, COUNT_CACHE_SECONDS)
     return result
 
 
@@ -111,16 +92,7 @@ def letter_latest_public_signatures(letter: Letter, limit: int = 12) -> list[Sig
         Signature.objects.publicly_listed()
         .filter(letter=letter)
         .order_by("-verified_at")
-        .only(
-            "name",
-            "title",
-            "organization",
-            "city",
-            "country",
-            "verified_at",
-            "affiliation_verification",
-            "affiliation_domain",
-        )[:limit]
+        .only(*PUBLIC_SIGNATURE_FIELDS)[:limit]
     )
 
 

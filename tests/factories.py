@@ -5,9 +5,9 @@ import factory
 from django.utils import timezone
 
 from accounts.models import User
+from core.normalize import email_domain, ip_key, name_key
 from letters.models import Invitation, Letter, LetterRole, NamedSignatory
 from petition.models import Signature
-from petition.normalize import email_domain, ip_key, name_key
 
 M = TypeVar("M")
 

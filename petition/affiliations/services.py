@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -29,15 +28,15 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.domains import is_public_suffix
+from core.normalize import ip_group, normalize_email
 from core.ratelimit import rate_limits_exceeded
-from core.sealed import TokenExpired, TokenInvalid, seal, unseal
+from core.sealed import TokenExpired, TokenInvalid, open_link, seal
 from letters.audit import audit_record
 from letters.models import AffiliationVerification, AuditEntry, Letter, NamedSignatory
 
 from ..emails import absolute_url
 from ..models import OutboundEmail, Signature
 from ..moderation.anomalies import is_disposable_domain
-from ..normalize import ip_group, normalize_email
 from ..outbox import outbox_nudge
 from ..signing.tokens import LinkExpired, LinkInvalid
 
@@ -204,17 +203,11 @@ def read_affiliation_token(token: str) -> AffiliationLink:
     """The link a token stands for, or LinkInvalid / LinkExpired."""
     max_age = settings.PETITION_AFFILIATION_LINK_MAX_AGE
     try:
-        value = unseal(token, salt=AFFILIATION_SALT, max_age=max_age)
+        value = open_link(token, salt=AFFILIATION_SALT, max_age=max_age)
     except TokenExpired:
         raise LinkExpired from None
     except TokenInvalid:
-        # A link emailed in the earlier signed-only form, good until it expires.
-        try:
-            value = signing.loads(token, salt=AFFILIATION_SALT, max_age=max_age)
-        except signing.SignatureExpired:
-            raise LinkExpired from None
-        except (signing.BadSignature, ValueError, UnicodeError):
-            raise LinkInvalid from None
+        raise LinkInvalid from None
     if (
         not isinstance(value, list)
         or len(value) != 7

@@ -17,11 +17,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.csrf import origin_checked
+from core.http import link_error
 from letters.models import AffiliationVerification, Letter
 from letters.permissions import ANY_ROLE, OWNER, letter_role_required
 
 from ..models import Signature
-from ..selfservice.views import _signature_from_link
+from ..selfservice.views import signature_from_link
 from ..signing.screening import client_ip
 from ..signing.tokens import LinkExpired, LinkInvalid
 from .forms import AddressAtDomainForm, TeamCheckForm, VerificationOpForm
@@ -47,7 +48,7 @@ from .services import (
 def signature_affiliation_request(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """GET: the affiliation and a form for the organization's domain and an address there.
     POST: queue the verification email to that address."""
-    signature = _signature_from_link(request, slug, token)
+    signature = signature_from_link(request, slug, token)
     if isinstance(signature, HttpResponse):
         return signature
     letter = signature.letter
@@ -99,10 +100,12 @@ def signature_affiliation_request(request: HttpRequest, slug: str, token: str) -
 # --- The emailed link ------------------------------------------------------------------
 
 
-def _link_error(request: HttpRequest, *, message: str = "", expired: bool = False) -> HttpResponse:
-    status = 410 if expired else 400
-    context = {"message": message, "expired": expired}
-    return render(request, "petition/affiliation/link_error.html", context, status=status)
+def _link_error(
+    request: HttpRequest, *, message: str = "", expired: bool = False, status: int | None = None
+) -> HttpResponse:
+    return link_error(
+        request, purpose="affiliation", expired=expired, message=message, status=status
+    )
 
 
 @origin_checked
@@ -121,9 +124,7 @@ def affiliation_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
     except LinkInvalid:
         return _link_error(request)
     except AffiliationError as error:
-        response = _link_error(request, message=error.message)
-        response.status_code = error.status
-        return response
+        return _link_error(request, message=error.message, status=error.status)
     context = {
         "target": target,
         "letter": target.letter,

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 def backfill_keys(apps, schema_editor):
     """Fill the matching keys of signatures stored before they existed."""
-    from petition.normalize import email_domain, ip_key, name_key
+    from core.normalize import email_domain, ip_key, name_key
 
     Signature = apps.get_model("petition", "Signature")
     batch = []

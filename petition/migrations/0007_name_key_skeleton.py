@@ -5,7 +5,7 @@ from django.db import migrations
 
 
 def recompute_name_keys(apps, schema_editor):
-    from petition.normalize import name_key
+    from core.normalize import name_key
 
     Signature = apps.get_model("petition", "Signature")
     WatchedName = apps.get_model("petition", "WatchedName")

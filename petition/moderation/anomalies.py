@@ -18,10 +18,10 @@ from django.db.models import Case, CharField, Count, Expression, F, QuerySet, Wh
 from django.db.models.functions import Substr, TruncHour
 from django.utils import timezone
 
+from core.normalize import IPV4_KEY_PREFIX, IPV6_GROUP_KEY_DIGITS, is_common_provider
 from letters.models import Letter
 
 from ..models import Signature, WatchedName
-from ..normalize import IPV4_KEY_PREFIX, IPV6_GROUP_KEY_DIGITS, is_common_provider
 
 logger = logging.getLogger(__name__)
 Flag = Signature.Flag

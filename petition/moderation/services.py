@@ -21,12 +21,12 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from core.domains import is_icann_public_suffix
+from core.normalize import cidr_key_range, name_key
 from letters.audit import audit_record
 from letters.models import AuditEntry, Letter
 
 from ..counting import tally_soon
 from ..models import COUNTING_MODERATION, OutboundEmail, Signature, SignatureChange, WatchedName
-from ..normalize import cidr_key_range, name_key
 from ..outbox import outbox_enqueue
 from ..signing.services import block_value_normalize
 from .anomalies import watched_names_flag

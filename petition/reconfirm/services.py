@@ -22,7 +22,7 @@ from letters.models import AuditEntry, Letter, LetterVersion
 
 from ..models import OutboundEmail, Signature
 from ..outbox import outbox_enqueue, outbox_nudge
-from ..signing.tokens import LinkInvalid, _read_token, make_signature_token
+from ..signing.tokens import LinkInvalid, make_signature_token, read_signature_token
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,9 @@ def make_reconfirm_token(*, signature_id: int, letter_id: int) -> str:
 def read_reconfirm_token(token: str) -> tuple[int, int]:
     """Return (signature_id, letter_id) from a reconfirm link, or raise LinkInvalid /
     LinkExpired."""
-    return _read_token(token, salt=RECONFIRM_SALT, max_age=settings.PETITION_RECONFIRM_LINK_MAX_AGE)
+    return read_signature_token(
+        token, salt=RECONFIRM_SALT, max_age=settings.PETITION_RECONFIRM_LINK_MAX_AGE
+    )
 
 
 def reconfirm_targets(*, letter: Letter, version: int) -> QuerySet[Signature]:

@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from config.csrf import origin_checked
+from core.http import link_error
 from letters.models import Letter
 from letters.versions import version_diff
 
@@ -22,12 +23,7 @@ from .services import NotReconfirmable, read_reconfirm_token, signature_reconfir
 
 
 def _link_error(request: HttpRequest, letter: Letter, *, expired: bool) -> HttpResponse:
-    return render(
-        request,
-        "petition/reconfirm/link_error.html",
-        {"letter": letter, "expired": expired},
-        status=410 if expired else 400,
-    )
+    return link_error(request, purpose="reconfirm", letter=letter, expired=expired)
 
 
 def _page(

@@ -5,8 +5,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from core.normalize import normalize_email
+
 from ..models import Signature
-from ..normalize import normalize_email
 from ..signing.forms import SignatureForm
 from .services import editable_fields
 

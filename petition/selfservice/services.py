@@ -9,13 +9,13 @@ from typing import Any
 
 from django.db import transaction
 
+from core.normalize import ip_group, normalize_email
 from core.ratelimit import rate_limits_exceeded
 from letters.models import Letter
 
 from ..affiliations.services import affiliation_clear
 from ..counting import tally_soon
 from ..models import OutboundEmail, Signature
-from ..normalize import ip_group, normalize_email
 from ..outbox import outbox_enqueue
 
 logger = logging.getLogger(__name__)

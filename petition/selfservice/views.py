@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from config.csrf import origin_checked
+from core.http import link_error
 from letters.models import Letter
 
 from ..models import Signature
@@ -48,7 +49,7 @@ def manage_link_request(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "petition/manage/request.html", {"letter": letter, "form": form})
 
 
-def _signature_from_link(request: HttpRequest, slug: str, token: str) -> Signature | HttpResponse:
+def signature_from_link(request: HttpRequest, slug: str, token: str) -> Signature | HttpResponse:
     """The signature a manage link names on this letter, or the error page to answer with."""
     letter = get_object_or_404(Letter.objects.public(), slug=slug)
     try:
@@ -65,12 +66,7 @@ def _signature_from_link(request: HttpRequest, slug: str, token: str) -> Signatu
 
 
 def _link_error(request: HttpRequest, letter: Letter, *, expired: bool) -> HttpResponse:
-    return render(
-        request,
-        "petition/manage/link_error.html",
-        {"letter": letter, "expired": expired},
-        status=410 if expired else 400,
-    )
+    return link_error(request, purpose="manage", letter=letter, expired=expired)
 
 
 @origin_checked
@@ -78,7 +74,7 @@ def _link_error(request: HttpRequest, letter: Letter, *, expired: bool) -> HttpR
 @require_http_methods(["GET", "POST"])
 def signature_manage(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """Show the signature; a POST changes its public choices."""
-    signature = _signature_from_link(request, slug, token)
+    signature = signature_from_link(request, slug, token)
     if isinstance(signature, HttpResponse):
         return signature
     letter = signature.letter
@@ -121,7 +117,7 @@ def signature_manage(request: HttpRequest, slug: str, token: str) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 def signature_manage_withdraw(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """GET asks "are you sure?"; only the POST of its button withdraws."""
-    signature = _signature_from_link(request, slug, token)
+    signature = signature_from_link(request, slug, token)
     if isinstance(signature, HttpResponse):
         return signature
     letter = signature.letter
@@ -140,7 +136,7 @@ def signature_manage_withdraw(request: HttpRequest, slug: str, token: str) -> Ht
 @require_GET
 def signature_manage_data(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """The signer's own data as a JSON download (reading it changes nothing)."""
-    signature = _signature_from_link(request, slug, token)
+    signature = signature_from_link(request, slug, token)
     if isinstance(signature, HttpResponse):
         return signature
     letter = signature.letter

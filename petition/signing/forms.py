@@ -8,11 +8,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from core.normalize import normalize_email
 from core.text import PlainTextField, TextKind
 from letters.languages import letter_languages
 from letters.models import Letter
 
-from ..normalize import normalize_email
 from .services import SignatureData
 
 

@@ -14,11 +14,11 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from core.cache import cache_delete, cached_twice, local_forget
+from core.normalize import ip_group
 from core.ratelimit import rate_limits_exceeded
 from letters.models import Letter
 
 from ..models import Block, Signature
-from ..normalize import ip_group
 
 logger = logging.getLogger(__name__)
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -10,13 +10,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.domains import is_icann_public_suffix
+from core.normalize import domain_canonical, email_domain, ip_key, name_key, normalize_email
 from letters.models import Letter
 
 from ..affiliations.services import affiliation_clear
 from ..counting import tally_soon
 from ..models import Block, OutboundEmail, Signature
 from ..moderation.anomalies import is_disposable_domain
-from ..normalize import domain_canonical, email_domain, ip_key, name_key, normalize_email
 from ..outbox import outbox_enqueue
 from ..reconfirm.services import reconfirm_if_outdated
 from .screening import blocks_changed, screen_signature

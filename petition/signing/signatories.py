@@ -10,11 +10,11 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 from django_countries import countries
 
+from core.normalize import name_key
 from core.params import MAX_ID, BadParameter, parse_cursor
 from letters.models import Letter
 
-from ..models import Signature
-from ..normalize import name_key
+from ..models import PUBLIC_SIGNATURE_FIELDS, Signature
 from ..selectors import letter_breakdowns, letter_signature_count
 
 PER_PAGE = 50
@@ -68,11 +68,8 @@ def public_signatories_page(
         when = EPOCH + timedelta(microseconds=micros)
         signatures = signatures.filter(verified_at__lte=when).exclude(verified_at=when, pk__gte=pk)
     rows = list(
-        signatures.order_by("-verified_at", "-pk").only(
-            "name", "title", "organization", "city", "country", "verified_at",
-            "affiliation_verification", "affiliation_domain",
-        )[: limit + 1]
-    )  # fmt: skip
+        signatures.order_by("-verified_at", "-pk").only(*PUBLIC_SIGNATURE_FIELDS)[: limit + 1]
+    )
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]

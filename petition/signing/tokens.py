@@ -2,9 +2,8 @@
 its letter's (core/sealed.py)."""
 
 from django.conf import settings
-from django.core import signing
 
-from core.sealed import TokenExpired, TokenInvalid, seal, unseal
+from core.sealed import TokenExpired, TokenInvalid, open_link, seal
 
 VERIFY_SALT = "petition.signature.verify"
 MANAGE_SALT = "petition.signature.manage"
@@ -32,21 +31,27 @@ def make_manage_token(*, signature_id: int, letter_id: int) -> str:
 
 def read_verification_token(token: str) -> tuple[int, int]:
     """Return (signature_id, letter_id) from a token, or raise LinkInvalid / LinkExpired."""
-    return _read_token(token, salt=VERIFY_SALT, max_age=settings.PETITION_VERIFY_LINK_MAX_AGE)
+    return read_signature_token(
+        token, salt=VERIFY_SALT, max_age=settings.PETITION_VERIFY_LINK_MAX_AGE
+    )
 
 
 def read_manage_token(token: str) -> tuple[int, int]:
     """Return (signature_id, letter_id) from a manage link, or raise LinkInvalid / LinkExpired."""
-    return _read_token(token, salt=MANAGE_SALT, max_age=settings.PETITION_MANAGE_LINK_MAX_AGE)
+    return read_signature_token(
+        token, salt=MANAGE_SALT, max_age=settings.PETITION_MANAGE_LINK_MAX_AGE
+    )
 
 
-def _read_token(token: str, *, salt: str, max_age: int) -> tuple[int, int]:
+def read_signature_token(token: str, *, salt: str, max_age: int) -> tuple[int, int]:
+    """(signature_id, letter_id) from a signer's link made with `salt`, or LinkInvalid /
+    LinkExpired."""
     try:
-        value = unseal(token, salt=salt, max_age=max_age)
+        value = open_link(token, salt=salt, max_age=max_age)
     except TokenExpired:
         raise LinkExpired from None
     except TokenInvalid:
-        value = _read_signed_token(token, salt=salt, max_age=max_age)
+        raise LinkInvalid from None
     if (
         not isinstance(value, list)
         or len(value) != 2
@@ -54,14 +59,3 @@ def _read_token(token: str, *, salt: str, max_age: int) -> tuple[int, int]:
     ):
         raise LinkInvalid
     return value[0], value[1]
-
-
-def _read_signed_token(token: str, *, salt: str, max_age: int) -> object:
-    """A link of the earlier, signed-only form (emailed before tokens were sealed): still
-    good until it expires, after which only sealed tokens remain."""
-    try:
-        return signing.loads(token, salt=salt, max_age=max_age)
-    except signing.SignatureExpired:
-        raise LinkExpired from None
-    except (signing.BadSignature, ValueError, UnicodeError):
-        raise LinkInvalid from None

@@ -7,6 +7,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.csrf import origin_checked
+from core.http import link_error
 from letters.languages import letter_translation, render_in_language
 from letters.models import Letter
 from letters.views import letter_page
@@ -62,12 +63,7 @@ def signature_submitted(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _link_error(request: HttpRequest, letter: Letter, *, expired: bool) -> HttpResponse:
-    return render(
-        request,
-        "petition/link_error.html",
-        {"letter": letter, "expired": expired},
-        status=410 if expired else 400,
-    )
+    return link_error(request, purpose="confirm", letter=letter, expired=expired)
 
 
 @origin_checked

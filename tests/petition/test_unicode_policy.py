@@ -139,8 +139,8 @@ def test_the_migration_recomputes_stored_keys_and_merges_look_alike_watched_name
 
     from django.apps import apps
 
+    from core.normalize import name_key
     from petition.models import WatchedName
-    from petition.normalize import name_key
 
     migration = importlib.import_module("petition.migrations.0007_name_key_skeleton")
     impostor = SignatureFactory(letter=letter, verified=True, name="Famous P\u0435rson")

@@ -1,6 +1,6 @@
 import pytest
 
-from petition.normalize import normalize_email
+from core.normalize import normalize_email
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_addresses_with_nothing_left_are_refused(raw: str) -> None:
     "domain", ["hotmail.co.uk", "outlook.fr", "live.com.au", "protonmail.ch", "gmail.com"]
 )
 def test_the_anomaly_scan_knows_every_provider_the_normalizer_folds(domain: str) -> None:
-    from petition.normalize import is_common_provider, mail_provider
+    from core.normalize import is_common_provider, mail_provider
 
     assert mail_provider(domain) is not None
     assert is_common_provider(domain)
@@ -84,6 +84,6 @@ def test_the_anomaly_scan_knows_every_provider_the_normalizer_folds(domain: str)
     ],
 )
 def test_ip_group_is_the_address_or_its_ipv6_64(address: str | None, group: str) -> None:
-    from petition.normalize import ip_group
+    from core.normalize import ip_group
 
     assert ip_group(address) == group
