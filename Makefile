@@ -65,6 +65,7 @@ test: $(STAMP) messages axe
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 check: $(STAMP)
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from config.csrf import origin_checked
+from core.csrf import origin_checked
 from delivery import og
 from letters import contact, version_views
 from letters import views as letter_views

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from config.csrf import origin_checked
+from core.csrf import origin_checked
 from core.ratelimit import rate_limits_exceeded
 from core.text import PlainTextField, TextKind
 

@@ -26,7 +26,7 @@ def _worker_heartbeat(**_: Any) -> None:
     """After any task in a worker process, note the time in the shared cache (at most
     every few seconds per process, and never failing the task)."""
     global _last_beat
-    from config.celery import app
+    from celery import current_app as app
 
     now = time.time()
     if app.conf.task_always_eager or now - _last_beat < _HEARTBEAT_EVERY_SECONDS:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from config.csrf import origin_checked
+from core.csrf import origin_checked
 from core.http import link_error
 from letters.models import AffiliationVerification, Letter
 from letters.permissions import ANY_ROLE, OWNER, letter_role_required

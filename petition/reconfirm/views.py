@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from config.csrf import origin_checked
+from core.csrf import origin_checked
 from core.http import link_error
 from letters.models import Letter
 from letters.versions import version_diff

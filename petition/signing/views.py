@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from config.csrf import origin_checked
+from core.csrf import origin_checked
 from core.http import link_error
 from letters.languages import letter_translation, render_in_language
 from letters.models import Letter
