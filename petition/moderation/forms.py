@@ -8,7 +8,7 @@ from core.params import BadParameter, StrictIntegerField, parse_int
 from core.text import PlainTextField, TextKind
 
 from ..selectors import QUEUE_STATES
-from .services import BULK_ACTIONS, InvalidationCriteria
+from .services import BULK_ACTIONS, MATCHING_ACTIONS, InvalidationCriteria
 
 STATE_LABELS = {
     "all": _("All"),
@@ -41,8 +41,18 @@ class QueueFilterForm(forms.Form):
 
 
 class BulkActionForm(forms.Form):
+    """An action on signatures: the selected ones (checkboxes, or one row's own buttons),
+    every one on the page, or every one the queue's filter shows (a background job)."""
+
+    SCOPES = ("selected", "page", "matching")
     action = forms.ChoiceField(choices=[(a, a) for a in BULK_ACTIONS])
+    scope = forms.ChoiceField(choices=[(s, s) for s in SCOPES], required=False)
     signature_ids = forms.CharField(required=False)
+    page_ids = forms.CharField(required=False, max_length=20000)
+    # The queue filter "matching" applies to, and how many it showed.
+    state = forms.ChoiceField(choices=[(s, s) for s in QUEUE_STATES], required=False)
+    q = forms.CharField(required=False, max_length=200)
+    expected = StrictIntegerField(required=False, min_value=0)
     note = PlainTextField(required=False, max_length=500, kind=TextKind.LINE)
     next = forms.CharField(required=False, max_length=2000)
 
@@ -52,17 +62,44 @@ class BulkActionForm(forms.Form):
         data["signature_ids"] = ",".join(data.getlist("signature"))
         super().__init__(data, **kwargs)
 
-    def clean_signature_ids(self) -> list[int]:
-        raw = [part for part in self.cleaned_data["signature_ids"].split(",") if part]
+    @staticmethod
+    def _ids(text: str) -> list[int]:
+        raw = [part for part in text.split(",") if part.strip()]
         try:
-            ids = [parse_int(part.strip(), name="signature") for part in raw]
+            return [parse_int(part.strip(), name="signature") for part in raw]
         except BadParameter:
             raise ValidationError(
                 _("The selection holds something that is not a signature.")
             ) from None
-        if not ids:
+
+    def clean_signature_ids(self) -> list[int]:
+        return self._ids(self.cleaned_data["signature_ids"])
+
+    def clean_page_ids(self) -> list[int]:
+        return self._ids(self.cleaned_data["page_ids"])
+
+    def clean_scope(self) -> str:
+        return self.cleaned_data["scope"] or "selected"
+
+    def clean_state(self) -> str:
+        return self.cleaned_data["state"] or "all"
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if self.errors:
+            return data
+        scope = data["scope"]
+        if scope == "page":
+            data["signature_ids"] = data["page_ids"]
+        if scope == "matching":
+            if data.get("expected") is None:
+                raise ValidationError(_("The count of matching signatures is missing."))
+            if data["action"] not in MATCHING_ACTIONS:
+                raise ValidationError(_("This action applies to selected signatures only."))
+        elif not data["signature_ids"]:
             raise ValidationError(_("Select at least one signature."))
-        return ids
+        return data
 
 
 class InvalidationForm(forms.Form):
@@ -97,7 +134,8 @@ class InvalidationForm(forms.Form):
     expected = StrictIntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         try:

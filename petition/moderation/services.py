@@ -30,6 +30,7 @@ from ..models import COUNTING_MODERATION, OutboundEmail, Signature, SignatureCha
 from ..outbox import outbox_enqueue
 from ..signing.services import block_value_normalize
 from .anomalies import watched_names_flag
+from .selectors import QueueFilter, queue_count, queue_queryset
 
 logger = logging.getLogger(__name__)
 Action = AuditEntry.Action
@@ -41,7 +42,11 @@ BULK_ACTIONS: dict[str, tuple[str, str]] = {
     "hide": (Action.HIDE, Moderation.HIDDEN),
     "reject": (Action.REJECT, Moderation.REJECTED),
     "restore": (Action.RESTORE, Moderation.NONE),
+    "invalidate": (Action.INVALIDATE, Moderation.INVALIDATED),
 }
+# What "all matching this filter" can do: restoring also lifts shadow bans and sends
+# emails, one signature at a time, so it stays a choice among selected signatures.
+MATCHING_ACTIONS = ("approve", "hide", "reject", "invalidate")
 MAX_SELECTED = 1000
 
 
@@ -260,6 +265,72 @@ def invalidation_start(
     return entry
 
 
+def signatures_moderate_matching(
+    *,
+    letter: Letter,
+    actor: Any,
+    action: str,
+    queue_filter: QueueFilter,
+    expected: int,
+    note: str = "",
+) -> AuditEntry:
+    """Approve, hide, reject or invalidate every signature a queue filter shows, as one
+    audited, undoable background job with progress. `expected` is the count the moderator
+    saw: if the filter shows another number now, nothing starts (ModerationError).
+    Signatures that arrive after the job starts are left alone."""
+    if action not in MATCHING_ACTIONS:
+        raise ModerationError(_("This action applies to selected signatures only."))
+    audit_action, target = BULK_ACTIONS[action]
+    with transaction.atomic():
+        matching, more = queue_count(letter=letter, queue_filter=queue_filter)
+        if matching == 0:
+            raise ModerationError(_("No signature matches this filter; nothing to do."))
+        if matching != expected and not more:
+            raise ModerationError(
+                _(
+                    "This filter now shows %(now)d signatures, not the %(then)d you saw. "
+                    "Look at the queue again and confirm."
+                )
+                % {"now": matching, "then": expected}
+            )
+        signatures = queue_queryset(letter=letter, queue_filter=queue_filter)
+        to_change = signatures.exclude(moderation=target)
+        last = to_change.order_by("-pk").values_list("pk", flat=True).first()
+        if last is None:
+            raise ModerationError(_("Every signature this filter shows is in that state already."))
+        entry = audit_record(
+            letter=letter,
+            actor=actor,
+            action=audit_action,
+            state=AuditEntry.State.RUNNING,
+            total=to_change.count(),
+            detail={
+                "moderation": target,
+                "filter": queue_filter.to_json(),
+                "up_to": last,
+                "selected": matching,
+                "note": note[:500],
+            },
+        )
+        transaction.on_commit(lambda: _queue("invalidation_run", entry.pk), robust=True)
+    return entry
+
+
+def _bulk_job_queryset(entry: AuditEntry) -> Any:
+    """What a running bulk job still has to change: the filter or the criteria it was
+    started with, minus what is already in the target state."""
+    target = entry.detail.get("moderation", Moderation.INVALIDATED)
+    if "filter" in entry.detail:
+        queue_filter = QueueFilter.from_json(entry.detail["filter"])
+        signatures = queue_queryset(letter=entry.letter, queue_filter=queue_filter).filter(
+            pk__lte=entry.detail.get("up_to", 0)
+        )
+    else:
+        criteria = InvalidationCriteria.from_json(entry.detail.get("criteria", {}))
+        signatures = invalidation_queryset(letter=entry.letter, criteria=criteria)
+    return signatures.exclude(moderation=target)
+
+
 def _queue(task_name: str, entry_id: int) -> None:
     from .. import tasks
 
@@ -267,19 +338,21 @@ def _queue(task_name: str, entry_id: int) -> None:
 
 
 def invalidation_run(*, entry_id: int) -> int:
-    """Carry out a queued bulk invalidation in batches, each its own transaction, recording
-    progress on the entry; safe to run again after a crash. Returns how many it changed."""
+    """Carry out a queued bulk job (an invalidation by criteria, or an action on all a queue
+    filter shows) in batches, each its own transaction, walking the ids upwards and
+    recording progress on the entry; safe to run again after a crash. Returns how many it
+    changed."""
     entry = AuditEntry.objects.select_related("letter").get(pk=entry_id)
     if entry.state != AuditEntry.State.RUNNING:
         return 0
-    criteria = InvalidationCriteria.from_json(entry.detail.get("criteria", {}))
+    target = entry.detail.get("moderation", Moderation.INVALIDATED)
     batch_size = settings.MODERATION_BATCH_SIZE
     changed = 0
     last_id = 0
     while True:
         with transaction.atomic():
             batch = list(
-                invalidation_queryset(letter=entry.letter, criteria=criteria)
+                _bulk_job_queryset(entry)
                 .filter(pk__gt=last_id)
                 .order_by("pk")
                 .select_for_update()
@@ -300,9 +373,7 @@ def invalidation_run(*, entry_id: int) -> int:
                 ),
                 ignore_conflicts=True,
             )
-            Signature.objects.filter(pk__in=[row.pk for row in batch]).update(
-                moderation=Moderation.INVALIDATED
-            )
+            Signature.objects.filter(pk__in=[row.pk for row in batch]).update(moderation=target)
             changed += len(batch)
             AuditEntry.objects.filter(pk=entry.pk).update(
                 signature_count=entry.signature_count + changed
@@ -313,7 +384,9 @@ def invalidation_run(*, entry_id: int) -> int:
         entry.state = AuditEntry.State.DONE
         entry.total = max(entry.total, entry.signature_count)
         entry.save(update_fields=["state", "total"])
-    logger.info("invalidation %s on %s: %d signatures", entry.pk, entry.letter.slug, changed)
+    logger.info(
+        "bulk %s %s on %s: %d signatures", entry.action, entry.pk, entry.letter.slug, changed
+    )
     return changed
 
 

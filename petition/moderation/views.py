@@ -29,23 +29,22 @@ from letters.permissions import ANY_ROLE, OWNER, letter_role_required
 
 from ..exports import signatures_csv
 from ..models import WatchedName
-from ..selectors import letter_signature_count, moderation_queue
+from ..outbox import signatures_with_bounced_email
+from ..selectors import letter_signature_count
 from .forms import BulkActionForm, InvalidationForm, QueueFilterForm, WatchedNameForm
+from .selectors import QueueFilter, queue_count, queue_queryset
 from .services import (
     ModerationError,
     audit_undo,
     invalidation_preview,
     invalidation_start,
     signatures_moderate,
+    signatures_moderate_matching,
     watched_name_add,
     watched_name_remove,
 )
 
-
-def mask_email(email: str) -> str:
-    """Enough of an address to tell signers apart and judge the domain, not to contact them."""
-    local, _at, domain = email.rpartition("@")
-    return f"{local[:1]}•••@{domain}"
+QUEUE_PAGE = 50
 
 
 def _team_context(letter: Letter, role: str, section: str) -> dict[str, Any]:
@@ -67,11 +66,21 @@ def moderation_queue_view(request: HttpRequest, letter: Letter, role: str) -> Ht
         return render(request, "petition/moderation/queue.html", context, status=400)
     state = form.cleaned_data["state"]
     search = form.cleaned_data["q"]
-    rows, next_cursor = moderation_queue(
-        letter=letter, state=state, search=search, before=form.cleaned_data["before"]
+    before = form.cleaned_data["before"]
+    queue_filter = QueueFilter(state=state, search=search)
+    signatures = queue_queryset(letter=letter, queue_filter=queue_filter)
+    page = list(
+        (signatures.filter(pk__lt=before) if before is not None else signatures).order_by("-pk")[
+            : QUEUE_PAGE + 1
+        ]
     )
-    for row in rows:
-        row.masked_email = mask_email(row.email)
+    rows = page[:QUEUE_PAGE]
+    next_cursor = rows[-1].pk if len(page) > QUEUE_PAGE else None
+    # One page holds them all: no need to count.
+    if before is None and next_cursor is None:
+        matching, more = len(rows), False
+    else:
+        matching, more = queue_count(letter=letter, queue_filter=queue_filter)
     filters = {"state": state, "q": search}
     next_url = (
         f"?{urlencode(filters | {'before': next_cursor})}" if next_cursor is not None else None
@@ -79,6 +88,12 @@ def moderation_queue_view(request: HttpRequest, letter: Letter, role: str) -> Ht
     context = _team_context(letter, role, "queue") | {
         "form": form,
         "rows": rows,
+        "page_ids": ",".join(str(row.pk) for row in rows),
+        "bounced_ids": signatures_with_bounced_email(rows),
+        "matching": matching,
+        "matching_more": more,
+        "search": search,
+        "collects": set(letter.signer_fields),
         "state": state,
         "states": QueueFilterForm.STATE_LABELS,
         "filters_query": urlencode(filters),
@@ -102,19 +117,35 @@ def moderation_bulk_view(request: HttpRequest, letter: Letter, role: str) -> Htt
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return HttpResponseRedirect(back)
+    data = form.cleaned_data
     try:
-        entry = signatures_moderate(
-            letter=letter,
-            actor=request.user,
-            action=form.cleaned_data["action"],
-            signature_ids=form.cleaned_data["signature_ids"],
-            note=form.cleaned_data["note"],
-        )
+        if data["scope"] == "matching":
+            entry = signatures_moderate_matching(
+                letter=letter,
+                actor=request.user,
+                action=data["action"],
+                queue_filter=QueueFilter(state=data["state"], search=data["q"]),
+                expected=data["expected"],
+                note=data["note"],
+            )
+        else:
+            entry = signatures_moderate(
+                letter=letter,
+                actor=request.user,
+                action=data["action"],
+                signature_ids=data["signature_ids"],
+                note=data["note"],
+            )
     except ModerationError as error:
         messages.error(request, str(error))
         return HttpResponseRedirect(back)
+    if entry.state == AuditEntry.State.RUNNING:
+        messages.success(
+            request, _("Started: %(action)s.") % {"action": entry.get_action_display()}
+        )
+        return redirect("moderation_entry", slug=letter.slug, entry_id=entry.pk)
     messages.success(
         request,
         ngettext(

@@ -1,0 +1,111 @@
+"""Reads for the moderation pages: the queue's filter as a queryset, its count, and what an
+invalidation would take, broken down so a moderator sees who, not only how many."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncDate
+
+from core.normalize import ip_group, name_key
+from letters.models import Letter
+
+from ..models import Signature
+from ..selectors import QUEUE_STATES
+
+# The queue counts "all N matching" exactly up to this many; past it, the label says
+# "more than" and the count a moderator confirms is taken when the job starts.
+QUEUE_COUNT_LIMIT = 100_000
+PREVIEW_ROWS = 50
+BREAKDOWN_ROWS = 10
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue shows: a state tab and a search (part of a name, or @domain)."""
+
+    state: str = "all"
+    search: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"state": self.state, "q": self.search}
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> "QueueFilter":
+        state = data.get("state", "all")
+        return cls(state=state if state in QUEUE_STATES else "all", search=data.get("q", ""))
+
+
+def queue_queryset(*, letter: Letter, queue_filter: QueueFilter) -> QuerySet[Signature]:
+    """The letter's signatures the filter shows, in no particular order.
+
+    The search is an email domain when it contains "@" or a dot and no space, else part of
+    a name."""
+    signatures = Signature.objects.filter(letter=letter).filter(QUEUE_STATES[queue_filter.state])
+    search = queue_filter.search.strip()
+    if search:
+        if "@" in search or ("." in search and " " not in search):
+            # Exactly that domain, so the (letter, domain, id) index answers alone.
+            domain = search.rpartition("@")[2].lower().rstrip(".")
+            signatures = signatures.filter(email_domain=domain)
+        else:
+            signatures = signatures.filter(name_key__contains=name_key(search))
+    return signatures
+
+
+def queue_count(*, letter: Letter, queue_filter: QueueFilter) -> tuple[int, bool]:
+    """How many signatures the filter shows, counted up to QUEUE_COUNT_LIMIT, and whether
+    there are more than that."""
+    ids = queue_queryset(letter=letter, queue_filter=queue_filter).values("pk")
+    n = ids[: QUEUE_COUNT_LIMIT + 1].count()
+    return min(n, QUEUE_COUNT_LIMIT), n > QUEUE_COUNT_LIMIT
+
+
+@dataclass
+class Breakdown:
+    """Signatures grouped by email domain, network (an IPv4 /24, an IPv6 /64) and day."""
+
+    domains: list[tuple[str, int]] = field(default_factory=list)
+    networks: list[tuple[str, int]] = field(default_factory=list)
+    days: list[tuple[Any, int]] = field(default_factory=list)
+
+
+def network_of(ip_address: str | None) -> str:
+    """The network a moderator looks at: an IPv4 /24 (a provider's block of neighbours), an
+    IPv6 /64 (one home or phone)."""
+    group = ip_group(ip_address)
+    if not group or "/" in group:
+        return group
+    return ".".join(group.split(".")[:3]) + ".0/24"
+
+
+def signatures_breakdown(signatures: QuerySet[Signature]) -> Breakdown:
+    """The largest groups among these signatures (at most BREAKDOWN_ROWS of each)."""
+    domains = (
+        signatures.values_list("email_domain")
+        .order_by()
+        .annotate(n=Count("pk"))
+        .order_by("-n", "email_domain")[:BREAKDOWN_ROWS]
+    )
+    days = (
+        signatures.annotate(day=TruncDate("created_at"))
+        .values_list("day")
+        .order_by()
+        .annotate(n=Count("pk"))
+        .order_by("-day")[:BREAKDOWN_ROWS]
+    )
+    # Networks are grouped in Python: the /24 of an address is not a column. One small
+    # value per row, read as a stream.
+    networks: Counter[str] = Counter()
+    for address in (
+        signatures.exclude(ip_address=None)
+        .values_list("ip_address", flat=True)
+        .iterator(chunk_size=5000)
+    ):
+        networks[network_of(address)] += 1
+    return Breakdown(
+        domains=[(domain or "—", n) for domain, n in domains],
+        networks=networks.most_common(BREAKDOWN_ROWS),
+        days=list(days),
+    )

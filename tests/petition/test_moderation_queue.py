@@ -1,0 +1,233 @@
+"""The moderation queue at scale: all on the page, all matching a filter as a bulk job with
+progress and undo, each row's own buttons, and every field a moderator judges by."""
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+
+from letters.models import AuditEntry, Letter, LetterRole
+from petition.models import Signature
+from petition.moderation.selectors import QueueFilter
+from petition.moderation.services import (
+    ModerationError,
+    audit_undo,
+    invalidation_run,
+    signatures_moderate_matching,
+)
+from petition.selectors import letter_signature_count
+from tests.factories import LetterFactory, LetterRoleFactory, SignatureFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def letter() -> Letter:
+    return LetterFactory(
+        slug="flooded", signer_fields=["title", "organization", "city", "country", "comment"]
+    )
+
+
+@pytest.fixture
+def moderator(letter: Letter) -> object:
+    return LetterRoleFactory(letter=letter, role=LetterRole.Role.MODERATOR).user
+
+
+@pytest.fixture
+def moderator_client(client: Client, moderator: object) -> Client:
+    client.force_login(moderator)
+    return client
+
+
+def flood(letter: Letter, n: int, domain: str = "flood.example") -> list[Signature]:
+    return [
+        SignatureFactory(letter=letter, verified=True, email=f"bot{i}@{domain}") for i in range(n)
+    ]
+
+
+def post_bulk(client: Client, letter: Letter, **data: object) -> object:
+    return client.post(reverse("moderation_bulk", kwargs={"slug": letter.slug}), data)
+
+
+def test_all_matching_a_filter_runs_as_one_undoable_job(
+    letter: Letter, moderator: object, tally: Callable, django_capture_on_commit_callbacks
+):
+    bots = flood(letter, 7)
+    honest = SignatureFactory(letter=letter, verified=True, email="ann@example.org")
+    tally()
+    with django_capture_on_commit_callbacks(execute=True):
+        entry = signatures_moderate_matching(
+            letter=letter,
+            actor=moderator,
+            action="invalidate",
+            queue_filter=QueueFilter(search="@flood.example"),
+            expected=7,
+        )
+    entry.refresh_from_db()
+    assert (entry.state, entry.signature_count, entry.total) == ("done", 7, 7)
+    assert entry.detail["filter"] == {"state": "all", "q": "@flood.example"}
+    assert set(Signature.objects.filter(moderation="invalidated")) == set(bots)
+    tally()
+    assert letter_signature_count(letter) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        audit_undo(entry=entry, actor=moderator)
+    tally()
+    assert letter_signature_count(letter) == 8
+    honest.refresh_from_db()
+    assert honest.moderation == ""
+
+
+def test_a_matching_job_leaves_signatures_that_arrived_after_it_started(
+    letter: Letter, moderator: object
+):
+    flood(letter, 3)
+    entry = signatures_moderate_matching(
+        letter=letter,
+        actor=moderator,
+        action="reject",
+        queue_filter=QueueFilter(search="@flood.example"),
+        expected=3,
+    )
+    late = SignatureFactory(letter=letter, verified=True, email="late@flood.example")
+    assert invalidation_run(entry_id=entry.pk) == 3
+    late.refresh_from_db()
+    assert late.moderation == ""
+
+
+def test_a_matching_job_walks_in_batches_and_reports_progress(
+    letter: Letter, moderator: object, settings
+):
+    settings.MODERATION_BATCH_SIZE = 2
+    flood(letter, 5)
+    entry = signatures_moderate_matching(
+        letter=letter,
+        actor=moderator,
+        action="approve",
+        queue_filter=QueueFilter(state="awaiting"),
+        expected=5,
+    )
+    assert invalidation_run(entry_id=entry.pk) == 5
+    entry.refresh_from_db()
+    assert (entry.signature_count, entry.total, entry.state) == (5, 5, "done")
+    assert not Signature.objects.exclude(moderation="approved").exists()
+
+
+def test_all_matching_refuses_when_the_count_changed(letter: Letter, moderator: object):
+    flood(letter, 3)
+    with pytest.raises(ModerationError, match="now shows 3"):
+        signatures_moderate_matching(
+            letter=letter,
+            actor=moderator,
+            action="reject",
+            queue_filter=QueueFilter(search="@flood.example"),
+            expected=2,
+        )
+    assert not AuditEntry.objects.exists()
+
+
+def test_restore_is_not_offered_for_all_matching(letter: Letter, moderator: object):
+    flood(letter, 2)
+    with pytest.raises(ModerationError):
+        signatures_moderate_matching(
+            letter=letter,
+            actor=moderator,
+            action="restore",
+            queue_filter=QueueFilter(),
+            expected=2,
+        )
+
+
+def test_queue_view_offers_all_matching_and_redirects_to_the_jobs_progress(
+    letter: Letter, moderator_client: Client, django_capture_on_commit_callbacks
+):
+    flood(letter, 55)
+    url = reverse("moderation_queue", kwargs={"slug": letter.slug})
+    page = moderator_client.get(url, {"q": "@flood.example"}).content.decode()
+    assert "all 55 signatures matching this filter" in page
+    assert 'name="expected" value="55"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_bulk(
+            moderator_client,
+            letter,
+            scope="matching",
+            action="invalidate",
+            q="@flood.example",
+            state="all",
+            expected="55",
+        )
+    entry = AuditEntry.objects.get()
+    assert response["Location"] == reverse(
+        "moderation_entry", kwargs={"slug": letter.slug, "entry_id": entry.pk}
+    )
+    assert Signature.objects.filter(moderation="invalidated").count() == 55
+
+
+def test_all_on_the_page_takes_the_pages_ids(letter: Letter, moderator_client: Client):
+    first, second, _third = flood(letter, 3)
+    post_bulk(
+        moderator_client,
+        letter,
+        scope="page",
+        action="hide",
+        page_ids=f"{first.pk},{second.pk}",
+    )
+    assert set(Signature.objects.filter(moderation="hidden")) == {first, second}
+
+
+def test_a_rows_own_button_changes_only_that_row(letter: Letter, moderator_client: Client):
+    one, other = flood(letter, 2)
+    page = moderator_client.get(reverse("moderation_queue", kwargs={"slug": letter.slug}))
+    html = page.content.decode()
+    assert f'id="row-{one.pk}"' in html
+    assert f'form="row-{one.pk}" name="action" value="reject"' in html
+    post_bulk(moderator_client, letter, action="reject", signature=str(one.pk))
+    one.refresh_from_db()
+    other.refresh_from_db()
+    assert (one.moderation, other.moderation) == ("rejected", "")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"scope": "matching", "action": "reject"},
+        {"scope": "matching", "action": "restore", "expected": "2"},
+        {"scope": "page", "action": "reject", "page_ids": "1,x"},
+        {"scope": "everything", "action": "reject"},
+        {"scope": "matching", "action": "reject", "expected": "-1"},
+        {"scope": "matching", "action": "reject", "expected": "2", "state": "nope"},
+        {"scope": "page", "action": "reject", "page_ids": ""},
+    ],
+)
+def test_bad_bulk_requests_get_a_message_and_change_nothing(
+    letter: Letter, moderator_client: Client, data: dict[str, str]
+):
+    flood(letter, 2)
+    response = post_bulk(moderator_client, letter, **data)
+    assert response.status_code == 302
+    assert list(get_messages(response.wsgi_request))
+    assert not Signature.objects.exclude(moderation="").exists()
+    assert not AuditEntry.objects.exists()
+
+
+def test_rows_show_every_field_the_letter_collects_and_the_comment(
+    letter: Letter, moderator_client: Client
+):
+    SignatureFactory(
+        letter=letter,
+        verified=True,
+        name="Dana Fox",
+        title="Nurse",
+        organization="City Hospital",
+        city="Lyon",
+        country="FR",
+        comment="Staffing matters.",
+    )
+    html = moderator_client.get(
+        reverse("moderation_queue", kwargs={"slug": letter.slug})
+    ).content.decode()
+    for text in ("Dana Fox", "Nurse", "City Hospital", "Lyon", "France", "Staffing matters."):
+        assert text in html
+    assert "js/moderation.js" in html
+    assert 'id="shortcut-help"' in html
