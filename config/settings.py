@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "petition",
     "delivery",
     "trustlog",
+    "anymail",
+    "mail",
 ]
 
 MIDDLEWARE = [
@@ -242,19 +244,71 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# --- Email ----------------------------------------------------------------------------
+# --- Email (mail/, docs/email.md) ----------------------------------------------------
+# Where mail leaves: EMAIL_URL for SMTP (or the console in development), or EMAIL_PROVIDER
+# for a provider's HTTP API through django-anymail, with that provider's variables below.
+EMAIL_PROVIDERS = {
+    "ses": "anymail.backends.amazon_ses.EmailBackend",
+    "postmark": "anymail.backends.postmark.EmailBackend",
+    "mailgun": "anymail.backends.mailgun.EmailBackend",
+    "sendgrid": "anymail.backends.sendgrid.EmailBackend",
+    "brevo": "anymail.backends.brevo.EmailBackend",
+}
+EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="").strip().lower()
+if EMAIL_PROVIDER not in ("", "smtp", *EMAIL_PROVIDERS):
+    raise ImproperlyConfigured(
+        f"EMAIL_PROVIDER must be one of smtp, {', '.join(EMAIL_PROVIDERS)}, not {EMAIL_PROVIDER!r}."
+    )
 # Production must say where mail goes: without it no signature could ever be confirmed,
 # and a forgotten EMAIL_URL must not quietly print verification links to a log.
-if not DEBUG and not env.str("EMAIL_URL", default=""):
+if not DEBUG and not env.str("EMAIL_URL", default="") and EMAIL_PROVIDER in ("", "smtp"):
     raise ImproperlyConfigured(
         "EMAIL_URL is not set. Production (DJANGO_DEBUG off) refuses to start without a way "
-        "to send mail: set EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.org:587 "
-        "(see docs/environment.md), or DJANGO_DEBUG=1 for local development."
+        "to send mail: set EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.org:587, "
+        "or EMAIL_PROVIDER (ses, postmark, mailgun, sendgrid, brevo; see docs/email.md), "
+        "or DJANGO_DEBUG=1 for local development."
     )
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+if EMAIL_PROVIDER in EMAIL_PROVIDERS:
+    EMAIL_BACKEND = EMAIL_PROVIDERS[EMAIL_PROVIDER]
+elif vars()["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
+    # The same SMTP backend, signing with DKIM when a key is configured.
+    EMAIL_BACKEND = "mail.backends.SmtpBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <no-reply@{_site_host}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+# Message-IDs end in this domain (the site's host unless set).
+EMAIL_MESSAGE_ID_DOMAIN = env.str("EMAIL_MESSAGE_ID_DOMAIN", default=_site_host)
+ANYMAIL = {
+    # "user:password" the providers' webhooks must present (HTTP basic auth).
+    "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="") or None,
+    "POSTMARK_SERVER_TOKEN": env.str("ANYMAIL_POSTMARK_SERVER_TOKEN", default=""),
+    "MAILGUN_API_KEY": env.str("ANYMAIL_MAILGUN_API_KEY", default=""),
+    "MAILGUN_API_URL": env.str("ANYMAIL_MAILGUN_API_URL", default="https://api.mailgun.net/v3"),
+    "MAILGUN_SENDER_DOMAIN": env.str("ANYMAIL_MAILGUN_SENDER_DOMAIN", default="") or None,
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
+    "SENDGRID_API_KEY": env.str("ANYMAIL_SENDGRID_API_KEY", default=""),
+    "BREVO_API_KEY": env.str("ANYMAIL_BREVO_API_KEY", default=""),
+    # Amazon SES takes boto3's own AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (or a role).
+    "AMAZON_SES_CLIENT_PARAMS": {"region_name": env.str("AWS_REGION", default="us-east-1")},
+    "AMAZON_SES_CONFIGURATION_SET_NAME": env.str("ANYMAIL_SES_CONFIGURATION_SET", default="")
+    or None,
+}
+ANYMAIL = {key: value for key, value in ANYMAIL.items() if value not in ("", None)}
+# DKIM for direct SMTP (providers sign themselves): the PEM private key (or a path to
+# it), the selector published in DNS as <selector>._domainkey.<domain>, and the domain.
+DKIM_PRIVATE_KEY = env.str("DKIM_PRIVATE_KEY", default="")
+DKIM_SELECTOR = env.str("DKIM_SELECTOR", default="undersigned")
+DKIM_DOMAIN = env.str("DKIM_DOMAIN", default=_site_host)
+# Pacing shared by every worker (a token bucket in Redis): at most this many emails a
+# second (0: no limit), and optional caps per minute and per UTC day (0: none). Mail
+# signers wait for always finds a token; bulk mail takes one only when there is headroom.
+EMAIL_MAX_PER_SECOND = env.float("EMAIL_MAX_PER_SECOND", default=0.0)
+EMAIL_MAX_PER_MINUTE = env.int("EMAIL_MAX_PER_MINUTE", default=0)
+EMAIL_MAX_PER_DAY = env.int("EMAIL_MAX_PER_DAY", default=0)
+# The "check your inbox" page says mail is slow once the oldest verification email has
+# waited this long (seconds).
+EMAIL_BEHIND_SECONDS = env.int("EMAIL_BEHIND_SECONDS", default=180)
 
 # --- Accounts (django-allauth) --------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

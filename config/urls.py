@@ -38,6 +38,7 @@ urlpatterns = [
     path("letters/<slug:slug>/contact/", contact.letter_contact, name="letter_contact"),
     path("letters/<slug:slug>/reconfirm/", include("petition.reconfirm.urls")),
     path("", include("petition.affiliations.urls")),
+    path("", include("mail.urls")),
     path(
         "letters/<slug:slug>/confirm/<str:token>/",
         signing_views.signature_confirm,

@@ -85,8 +85,13 @@ def letter_contact_send(*, letter: Letter, message: ContactMessage) -> int:
     }
     body = render_to_string("letters/email/contact.txt", context)
     for to in recipients:
+        # Answering with the mail client's Reply button writes to the reader.
         outbox_enqueue_message(
-            kind=OutboundEmail.Kind.CONTACT, to=to, subject=subject, body_text=body
+            kind=OutboundEmail.Kind.CONTACT,
+            to=to,
+            subject=subject,
+            body_text=body,
+            reply_to=message.email,
         )
     return len(recipients)
 

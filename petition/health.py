@@ -1,4 +1,5 @@
-"""What /health/ reports: the database, the cache and broker (Redis), and the worker."""
+"""What /health/ reports: the database, the cache and broker (Redis), the worker, and the
+outbox (queued emails, the oldest one's age, sent, failed and bounced in the last hour)."""
 
 import logging
 import time
@@ -8,6 +9,8 @@ from celery.signals import task_postrun
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+
+from mail.metrics import mail_health
 
 from core.cache import cache_set
 
@@ -63,6 +66,11 @@ def health_report() -> tuple[bool, dict[str, Any]]:
             age = max(0, round(time.time() - float(beat)))
             status = "ok" if age <= HEARTBEAT_STALE_SECONDS else "stale"
             report["worker"] = {"status": status, "last_seen_seconds": age}
+    if report["database"] == "up":
+        try:
+            report["mail"] = mail_health()
+        except Exception:
+            logger.exception("health check: could not read the outbox")
     serving = report["database"] == "up"
     degraded = report.get("redis") == "down" or report["worker"]["status"] in ("stale",)
     report["status"] = "unavailable" if not serving else ("degraded" if degraded else "ok")

@@ -279,6 +279,15 @@ class OutboundEmail(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    # Where a reply should go (a reader's address on a message to a letter's organisers).
+    reply_to = models.EmailField(max_length=254, blank=True)
+    # The id the provider knows the sent message by (its API's, or our Message-ID over
+    # SMTP), for its bounce and complaint webhooks to find the row.
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    # A provider reported it bounced or marked as spam: the address is suppressed.
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    bounce_event = models.CharField(max_length=20, blank=True)
 
     class Meta:
         constraints = [
@@ -295,6 +304,25 @@ class OutboundEmail(models.Model):
         indexes = [
             models.Index(
                 fields=["created_at"], condition=Q(state="queued"), name="outbound_queued_idx"
+            ),
+            # The operators' figures per hour, and the webhooks' look-up by message id.
+            models.Index(
+                fields=["sent_at"], condition=Q(sent_at__isnull=False), name="outbound_sent_idx"
+            ),
+            models.Index(
+                fields=["failed_at"],
+                condition=Q(failed_at__isnull=False),
+                name="outbound_failed_idx",
+            ),
+            models.Index(
+                fields=["bounced_at"],
+                condition=Q(bounced_at__isnull=False),
+                name="outbound_bounced_idx",
+            ),
+            models.Index(
+                fields=["provider_message_id"],
+                condition=~Q(provider_message_id=""),
+                name="outbound_provider_id_idx",
             ),
         ]
 

@@ -22,6 +22,14 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from mail.addresses import address_key
+from mail.messages import message_id_new, message_id_sent
+from mail.models import Suppression
+from mail.pacing import pacing_acquire, pacing_enabled
+from mail.registry import BounceReport, Outbox, outbox_register
+from mail.selectors import address_is_suppressed, suppressed_among
+from mail.services import suppression_add
+
 from .emails import build_email
 from .models import OutboundEmail, Signature
 
@@ -58,6 +66,11 @@ class TransientEmailFailure(Exception):
     """Sending failed in a way worth retrying (connection lost, 4xx from the server)."""
 
 
+# How long a sender waits for the pacing's token with a row locked; past it, the drain
+# stops and asks for another one when a token will be there.
+PACING_MAX_WAIT_SECONDS = 5.0
+
+
 def outbox_enqueue(
     signature: Signature, kind: str, *, already_counted: bool = False, capped: bool = True
 ) -> OutboundEmail | None:
@@ -80,12 +93,23 @@ def outbox_enqueue(
 
 
 def outbox_enqueue_message(
-    *, kind: str, to: str, subject: str, body_text: str, body_html: str = ""
+    *,
+    kind: str,
+    to: str,
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    reply_to: str = "",
 ) -> OutboundEmail:
     """Record an already rendered email (an invitation, an account email) and nudge a sender
     after commit. Inside a transaction, it is sent only if that transaction commits."""
     outbound = OutboundEmail.objects.create(
-        kind=kind, to=to, subject=subject[:250], body_text=body_text, body_html=body_html
+        kind=kind,
+        to=to,
+        subject=subject[:250],
+        body_text=body_text,
+        body_html=body_html,
+        reply_to=reply_to,
     )
     transaction.on_commit(partial(outbox_nudge, bulk=is_bulk_kind(kind)), robust=True)
     return outbound
@@ -118,13 +142,49 @@ def _retry_task(kind: str) -> Any:
     return send_outbound_email_bulk if is_bulk_kind(kind) else send_outbound_email
 
 
-def _send_next(
-    candidates: QuerySet[OutboundEmail], connection: Any
-) -> tuple[str, OutboundEmail | None]:
-    """Lock the first candidate nobody else holds, send it and record the outcome.
+def _recipient(outbound: OutboundEmail) -> str:
+    return outbound.to or (outbound.signature.email if outbound.signature is not None else "")
 
-    Returns ("none" | "sent" | "failed" | "transient", the email).
+
+def _refused_for_good(exc: smtplib.SMTPRecipientsRefused) -> bool:
+    """Whether the receiving server refused every recipient with a permanent (5xx) code; a
+    4xx (greylisting, a full mailbox) is worth trying again."""
+    codes = [code for code, _ in exc.recipients.values()]
+    return bool(codes) and all(code >= 500 for code in codes)
+
+
+def _provider_failure(exc: Exception) -> tuple[str, str] | None:
+    """("suppress" | "failed" | "transient", error) for a provider API's error, None for
+    anything else."""
+    from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
+
+    if isinstance(exc, AnymailRecipientsRefused):
+        return "suppress", str(exc)
+    if isinstance(exc, AnymailAPIError):
+        # A malformed request stays malformed; anything else (throttling, an outage,
+        # credentials being fixed) is retried with backoff up to OUTBOX_MAX_ATTEMPTS.
+        return ("failed" if exc.status_code in (400, 422) else "transient"), str(exc)
+    return None
+
+
+def _send_next(
+    candidates: QuerySet[OutboundEmail], connection: Any, *, bulk: bool
+) -> tuple[str, OutboundEmail | None, float]:
+    """Take a token from the pacing, lock the first candidate nobody else holds, send it
+    and record the outcome. A suppressed address is never sent to: its email fails as
+    "suppressed".
+
+    Returns ("none" | "sent" | "failed" | "transient" | "paced", the email, and for
+    "paced" the seconds until the pacing may have a token).
     """
+    if pacing_enabled():
+        # The token is taken before any row is locked, so a wait never holds a lock (on
+        # SQLite, a transaction holds the whole database).
+        if not candidates.exists():
+            return "none", None, 0.0
+        wait = pacing_acquire(bulk=bulk, max_wait=PACING_MAX_WAIT_SECONDS)
+        if wait > 0:
+            return "paced", None, wait
     with transaction.atomic():
         outbound = (
             candidates.select_for_update(skip_locked=True, of=("self",))
@@ -132,26 +192,63 @@ def _send_next(
             .first()
         )
         if outbound is None:
-            return "none", None
+            return "none", None, 0.0
+        recipient = _recipient(outbound)
+        if recipient and address_is_suppressed(recipient):
+            outbound_mark_failed(outbound, "suppressed")
+            return "failed", outbound, 0.0
         outbound.attempts += 1
         message = build_email(outbound)
+        own_id = message_id_new()
+        message.extra_headers["Message-ID"] = own_id
+        if outbound.reply_to:
+            message.reply_to = [outbound.reply_to]
         message.connection = connection
         try:
             message.send()
-        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
+        except smtplib.SMTPRecipientsRefused as exc:
+            if not _refused_for_good(exc):
+                error: Exception = exc
+            else:
+                suppression_add(
+                    address=recipient,
+                    reason=Suppression.Reason.SMTP,
+                    source="smtp",
+                    detail=repr(exc.recipients),
+                )
+                outbound_mark_failed(outbound, repr(exc))
+                return "failed", outbound, 0.0
+        except smtplib.SMTPSenderRefused as exc:
             outbound_mark_failed(outbound, repr(exc))
-            return "failed", outbound
+            return "failed", outbound, 0.0
         except smtplib.SMTPResponseException as exc:
             if exc.smtp_code >= 500:
                 outbound_mark_failed(outbound, f"{exc.smtp_code} {exc.smtp_error!r}")
-                return "failed", outbound
-            error: Exception = exc
+                return "failed", outbound, 0.0
+            error = exc
         except (smtplib.SMTPException, OSError) as exc:
+            error = exc
+        except Exception as exc:
+            failure = _provider_failure(exc)
+            if failure is None:
+                raise
+            verdict, detail = failure
+            if verdict == "suppress":
+                suppression_add(
+                    address=recipient,
+                    reason=Suppression.Reason.REJECTED,
+                    source=settings.EMAIL_PROVIDER,
+                    detail=detail,
+                )
+            if verdict != "transient":
+                outbound_mark_failed(outbound, detail)
+                return "failed", outbound, 0.0
             error = exc
         else:
             outbound.state = OutboundEmail.State.SENT
             outbound.sent_at = timezone.now()
             outbound.last_error = ""
+            outbound.provider_message_id = message_id_sent(message, own_id)
             # A sent message's text may hold a live link; nobody needs it any more.
             outbound.body_text = outbound.body_html = ""
             outbound.save(
@@ -160,18 +257,19 @@ def _send_next(
                     "sent_at",
                     "attempts",
                     "last_error",
+                    "provider_message_id",
                     "body_text",
                     "body_html",
                 ]
             )
-            return "sent", outbound
+            return "sent", outbound, 0.0
         outbound.last_error = repr(error)[:2000]
         if outbound.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
             outbound_mark_failed(outbound, outbound.last_error)
-            return "failed", outbound
+            return "failed", outbound, 0.0
         outbound.next_attempt_at = timezone.now() + _backoff(outbound.attempts)
         outbound.save(update_fields=["attempts", "last_error", "next_attempt_at"])
-        return "transient", outbound
+        return "transient", outbound, 0.0
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -182,13 +280,18 @@ def outbound_email_send(*, outbound_id: int) -> bool:
     """Send one queued email (a retry); True if this call sent it. A transient error is
     recorded and raised as TransientEmailFailure, for the task to retry with backoff."""
     candidates = OutboundEmail.objects.filter(pk=outbound_id, state=OutboundEmail.State.QUEUED)
+    kind = candidates.values_list("kind", flat=True).first()
+    if kind is None:
+        return False
     connection = get_connection()
     try:
-        outcome, outbound = _send_next(candidates, connection)
+        outcome, outbound, _ = _send_next(candidates, connection, bulk=is_bulk_kind(kind))
     finally:
         connection.close()
     if outcome == "transient":
         raise TransientEmailFailure(outbound.last_error if outbound else "")
+    if outcome == "paced":
+        raise TransientEmailFailure("waiting for the pacing's token")
     return outcome == "sent"
 
 
@@ -214,12 +317,16 @@ def outbox_drain(
     started = time.monotonic()
     idle_until = started + linger_seconds
     out_of_time = False
+    paced_for = 0.0
     try:
         while sent < limit:
             if budget_seconds is not None and time.monotonic() - started >= budget_seconds:
                 out_of_time = True
                 break
-            outcome, outbound = _send_next(candidates, connection)
+            outcome, outbound, wait = _send_next(candidates, connection, bulk=bulk is True)
+            if outcome == "paced":
+                paced_for = wait
+                break
             if outcome == "none":
                 if time.monotonic() >= idle_until:
                     break
@@ -244,14 +351,31 @@ def outbox_drain(
         connection.close()
     if sent >= limit or out_of_time:
         outbox_nudge(bulk=bulk)
+    elif paced_for:
+        _nudge_later(bulk=bulk, seconds=paced_for)
     return sent
+
+
+def _nudge_later(*, bulk: bool | None, seconds: float) -> None:
+    """Ask for a drain once the pacing (a minute or day cap) has tokens again; the
+    sweeper asks too, so a lost one only delays."""
+    from .tasks import drain_outbox, drain_outbox_bulk
+
+    for is_bulk, task in ((False, drain_outbox), (True, drain_outbox_bulk)):
+        if (bulk is not None and bulk != is_bulk) or task.app.conf.task_always_eager:
+            continue
+        try:
+            task.apply_async(countdown=min(seconds, 3600))
+        except Exception:
+            logger.warning("broker unavailable; the outbox sweeper will send", exc_info=True)
 
 
 def outbound_mark_failed(outbound: OutboundEmail, error: str) -> None:
     """Record that an email will never be sent, for operators to see in the admin."""
     outbound.state = OutboundEmail.State.FAILED
     outbound.last_error = error[:2000]
-    outbound.save(update_fields=["state", "attempts", "last_error"])
+    outbound.failed_at = timezone.now()
+    outbound.save(update_fields=["state", "attempts", "last_error", "failed_at"])
     logger.warning("email %s (%s) failed permanently: %s", outbound.pk, outbound.kind, error)
 
 
@@ -264,7 +388,11 @@ def outbound_retry(*, outbound_ids: list[int]) -> int:
             .values_list("pk", flat=True)
         )
         OutboundEmail.objects.filter(pk__in=ids).update(
-            state=OutboundEmail.State.QUEUED, attempts=0, last_error="", next_attempt_at=None
+            state=OutboundEmail.State.QUEUED,
+            attempts=0,
+            last_error="",
+            next_attempt_at=None,
+            failed_at=None,
         )
         if ids:
             transaction.on_commit(outbox_nudge, robust=True)
@@ -293,3 +421,39 @@ def outbox_requeue_stale(*, budget_seconds: float | None = None) -> int:
     if first_attempts or retries:
         logger.info("outbox sweep: %d unsent, %d retries due", first_attempts, len(retries))
     return first_attempts + len(retries)
+
+
+def outbound_mark_bounced(report: BounceReport) -> int:
+    """Record on the sent email a provider's report that it bounced or was marked as spam
+    (the mail layer has suppressed the address); returns how many rows it marked."""
+    if not report.message_id:
+        return 0
+    return OutboundEmail.objects.filter(
+        provider_message_id=report.message_id, bounced_at__isnull=True
+    ).update(bounced_at=report.at, bounce_event=report.event[:20])
+
+
+def outbox_register_with_mail() -> None:
+    """Tell the mail layer (which never imports this one) about the outbox: its figures
+    for operators, and how to mark a row a provider reported bounced."""
+    outbox_register(
+        Outbox(
+            model=OutboundEmail,
+            waited_for_kinds=frozenset(SIGNER_KINDS),
+            verify_kind=OutboundEmail.Kind.VERIFY,
+            mark_bounced=outbound_mark_bounced,
+        )
+    )
+
+
+def signatures_with_bounced_email(signatures: list[Signature]) -> set[int]:
+    """The ids of those signatures whose email bounced or whose address is suppressed (it
+    bounced for another email), for moderators to see; two queries."""
+    suppressed = suppressed_among([s.email for s in signatures])
+    ids = {s.pk for s in signatures if s.email and address_key(s.email) in suppressed}
+    ids.update(
+        OutboundEmail.objects.filter(
+            signature_id__in=[s.pk for s in signatures], bounced_at__isnull=False
+        ).values_list("signature_id", flat=True)
+    )
+    return {i for i in ids if i is not None}

@@ -64,7 +64,8 @@ def test_production_environment_selects_postgres_redis_and_smtp() -> None:
         "False",
         "redis://cache.internal:6379/0",
         "django.core.cache.backends.redis.RedisCache",
-        "django.core.mail.backends.smtp.EmailBackend",
+        # Django's SMTP backend, signing with DKIM when a key is set (mail/backends.py).
+        "mail.backends.SmtpBackend",
         "mail.internal",
         "2525",
         "['letters.example.org']",

@@ -1,5 +1,6 @@
 import logging
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,6 +12,7 @@ from core.http import link_error
 from letters.languages import letter_translation, render_in_language
 from letters.models import Letter
 from letters.views import letter_page
+from mail.metrics import verification_delay_seconds
 
 from ..selectors import letter_signature_count
 from .forms import SignatureForm
@@ -57,9 +59,16 @@ def signature_submitted(request: HttpRequest, slug: str) -> HttpResponse:
     return render_in_language(
         request,
         "petition/signature_submitted.html",
-        {"letter": letter},
+        {"letter": letter, "mail_delay_minutes": _mail_delay_minutes()},
         language=request.GET.get("lang", "")[:10],
     )
+
+
+def _mail_delay_minutes() -> int:
+    """How many minutes verification emails are running behind, when that is more than a
+    few (0 otherwise), for the page to say so."""
+    delay = verification_delay_seconds()
+    return max(1, round(delay / 60)) if delay > settings.EMAIL_BEHIND_SECONDS else 0
 
 
 def _link_error(request: HttpRequest, letter: Letter, *, expired: bool) -> HttpResponse:

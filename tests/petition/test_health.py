@@ -36,6 +36,13 @@ def test_health_reports_a_worker_seen_recently(client: Client, settings) -> None
         "database": "up",
         "redis": "up",
         "worker": {"status": "ok", "last_seen_seconds": 3},
+        "mail": {
+            "queued": 0,
+            "oldest_queued_seconds": None,
+            "sent_last_hour": 0,
+            "failed_last_hour": 0,
+            "bounced_last_hour": 0,
+        },
     }
 
 
