@@ -1,7 +1,9 @@
 """Reads for the moderation pages: the queue's filter as a queryset, its count, and what an
 invalidation would take, broken down so a moderator sees who, not only how many."""
 
+import csv
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,8 +13,10 @@ from django.db.models.functions import TruncDate
 from core.normalize import ip_group, name_key
 from letters.models import Letter
 
+from ..exports import csv_safe
 from ..models import Signature
 from ..selectors import QUEUE_STATES
+from ..templatetags.moderation_tags import mask_email
 
 # The queue counts "all N matching" exactly up to this many; past it, the label says
 # "more than" and the count a moderator confirms is taken when the job starts.
@@ -78,6 +82,67 @@ def network_of(ip_address: str | None) -> str:
     if not group or "/" in group:
         return group
     return ".".join(group.split(".")[:3]) + ".0/24"
+
+
+def preview_rows(signatures: QuerySet[Signature]) -> list[Signature]:
+    """The newest PREVIEW_ROWS of these signatures, for a moderator to see who they are."""
+    return list(signatures.order_by("-pk")[:PREVIEW_ROWS])
+
+
+PREVIEW_CSV_COLUMNS = (
+    "id",
+    "name",
+    "email",
+    "email_domain",
+    "network",
+    "ip_address",
+    "created_at",
+    "status",
+    "moderation",
+    "shadow_reason",
+    "flags",
+)
+
+
+def preview_csv(signatures: QuerySet[Signature]) -> Iterator[str]:
+    """Yield, a line at a time, the CSV of every signature an invalidation would take
+    (emails masked: enough to judge, not to contact)."""
+    writer = csv.writer(_Line(), quoting=csv.QUOTE_ALL)
+    yield writer.writerow(PREVIEW_CSV_COLUMNS)
+    rows = signatures.order_by("pk").values_list(
+        "pk",
+        "name",
+        "email",
+        "email_domain",
+        "ip_address",
+        "created_at",
+        "status",
+        "moderation",
+        "shadow_reason",
+        "flags",
+    )
+    for pk, name, email, domain, ip, created, status, moderation, shadow, flags in rows.iterator(
+        chunk_size=5000
+    ):
+        cells = (
+            pk,
+            name,
+            mask_email(email),
+            domain,
+            network_of(ip),
+            ip or "",
+            created.isoformat(),
+            status,
+            moderation,
+            shadow,
+            flags,
+        )
+        yield writer.writerow([csv_safe(cell) for cell in cells])
+
+
+class _Line:
+    def write(self, value: str) -> str:
+        return value
 
 
 def signatures_breakdown(signatures: QuerySet[Signature]) -> Breakdown:

@@ -32,11 +32,19 @@ from ..models import WatchedName
 from ..outbox import signatures_with_bounced_email
 from ..selectors import letter_signature_count
 from .forms import BulkActionForm, InvalidationForm, QueueFilterForm, WatchedNameForm
-from .selectors import QueueFilter, queue_count, queue_queryset
+from .selectors import (
+    QueueFilter,
+    preview_csv,
+    preview_rows,
+    queue_count,
+    queue_queryset,
+    signatures_breakdown,
+)
 from .services import (
     ModerationError,
     audit_undo,
     invalidation_preview,
+    invalidation_queryset,
     invalidation_start,
     signatures_moderate,
     signatures_moderate_matching,
@@ -187,7 +195,31 @@ def invalidation_view(request: HttpRequest, letter: Letter, role: str) -> HttpRe
             messages.success(request, _("The invalidation has started."))
             return redirect("moderation_entry", slug=letter.slug, entry_id=entry.pk)
     context["preview"] = invalidation_preview(letter=letter, criteria=criteria)
+    signatures = invalidation_queryset(letter=letter, criteria=criteria)
+    context["preview_rows"] = preview_rows(signatures)
+    context["breakdown"] = signatures_breakdown(signatures)
+    context["csv_query"] = urlencode(criteria.to_json())
     return render(request, "petition/moderation/invalidate.html", context)
+
+
+@require_GET
+@letter_role_required(*ANY_ROLE)
+def invalidation_csv_view(
+    request: HttpRequest, letter: Letter, role: str
+) -> HttpResponse | StreamingHttpResponse:
+    """Every signature the criteria in the query string would take, as CSV."""
+    form = InvalidationForm(request.GET)
+    if not form.is_valid():
+        problems = [str(error) for errors in form.errors.values() for error in errors]
+        return HttpResponseBadRequest("\n".join(problems), content_type="text/plain; charset=utf-8")
+    signatures = invalidation_queryset(letter=letter, criteria=form.cleaned_data["criteria"])
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(
+        preview_csv(signatures), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{letter.slug}-matching-{stamp}.csv"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @never_cache

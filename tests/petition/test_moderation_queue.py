@@ -231,3 +231,58 @@ def test_rows_show_every_field_the_letter_collects_and_the_comment(
         assert text in html
     assert "js/moderation.js" in html
     assert 'id="shortcut-help"' in html
+
+
+def test_invalidation_preview_lists_who_matches_with_a_breakdown(
+    letter: Letter, moderator_client: Client
+):
+    for i in range(60):
+        SignatureFactory(
+            letter=letter,
+            verified=True,
+            name=f"Bot {i:02}",
+            email=f"bot{i}@flood.example",
+            ip_address=f"203.0.113.{i}" if i < 40 else "2001:db8:1:2::7",
+        )
+    SignatureFactory(letter=letter, verified=True, name="Honest Ann", email="ann@example.org")
+    response = moderator_client.post(
+        reverse("moderation_invalidate", kwargs={"slug": letter.slug}),
+        {"domain": "flood.example", "preview": "1"},
+    )
+    html = response.content.decode()
+    assert "60 signatures match." in html
+    assert "Bot 59" in html and "Bot 10" in html and "Bot 09" not in html  # the newest 50
+    assert "Honest Ann" not in html
+    assert "203.0.113.0/24" in html and "2001:db8:1:2::/64" in html
+    assert "flood.example" in html
+    assert "matching.csv?domain=flood.example" in html
+
+
+def test_invalidation_csv_lists_every_match_masked_and_safe(
+    letter: Letter, moderator_client: Client
+):
+    SignatureFactory(letter=letter, verified=True, name="=cmd|calc", email="evil@flood.example")
+    for i in range(3):
+        SignatureFactory(letter=letter, verified=True, email=f"bot{i}@flood.example")
+    SignatureFactory(letter=letter, verified=True, email="ann@example.org")
+    url = reverse("moderation_invalidate_csv", kwargs={"slug": letter.slug})
+    response = moderator_client.get(url, {"domain": "flood.example"})
+    assert response.status_code == 200
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert len(lines) == 5
+    assert "'=cmd|calc" in lines[1]
+    assert "e•••@flood.example" in lines[1]
+    assert "ann@" not in "".join(lines)
+
+
+@pytest.mark.parametrize("query", [{}, {"domain": "com"}, {"cidr": "nonsense"}])
+def test_invalidation_csv_with_bad_criteria_is_a_400(
+    letter: Letter, moderator_client: Client, query: dict[str, str]
+):
+    url = reverse("moderation_invalidate_csv", kwargs={"slug": letter.slug})
+    assert moderator_client.get(url, query).status_code == 400
+
+
+def test_invalidation_csv_is_for_the_team_only(letter: Letter, client: Client):
+    url = reverse("moderation_invalidate_csv", kwargs={"slug": letter.slug})
+    assert client.get(url, {"domain": "flood.example"}).status_code in (302, 403, 404)
