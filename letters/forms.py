@@ -94,6 +94,11 @@ class LetterForm(forms.Form):
         required=False,
         help_text=Letter._meta.get_field("premoderate").help_text,
     )
+    premoderate_comments = forms.BooleanField(
+        label=_("Pre-moderate public comments"),
+        required=False,
+        help_text=Letter._meta.get_field("premoderate_comments").help_text,
+    )
 
     def __init__(self, *args: Any, letter: Letter | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -116,6 +121,7 @@ class LetterForm(forms.Form):
             "language": letter.language,
             "signer_fields": list(letter.signer_fields),
             "premoderate": letter.premoderate,
+            "premoderate_comments": letter.premoderate_comments,
         }
 
     def clean_slug(self) -> str:
@@ -189,6 +195,7 @@ class LetterForm(forms.Form):
             language=data["language"],
             signer_fields=list(data["signer_fields"]),
             premoderate=data["premoderate"],
+            premoderate_comments=data["premoderate_comments"],
             signatories=signatories,
             organiser_name=data["organiser_name"],
             organiser_organization=data["organiser_organization"],

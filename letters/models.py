@@ -64,6 +64,14 @@ class Letter(models.Model):
             "The count still includes every verified signature."
         ),
     )
+    premoderate_comments = models.BooleanField(
+        _("pre-moderate public comments"),
+        default=False,
+        help_text=_(
+            "Comments signers chose to show appear only after a moderator approves the "
+            "signature; a changed comment waits for approval again."
+        ),
+    )
     signer_fields = models.JSONField(
         default=list, blank=True, help_text=_("Which optional fields the signing form asks for.")
     )

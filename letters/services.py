@@ -145,6 +145,7 @@ class LetterDraftData:
     language: str = "en"
     signer_fields: list[str] = field(default_factory=list)
     premoderate: bool = False
+    premoderate_comments: bool = False
     signatories: list[NamedSignatoryData] | None = None
     organiser_name: str = ""
     organiser_organization: str = ""
@@ -226,6 +227,7 @@ def letter_create(*, user: Any, data: LetterDraftData) -> Letter:
         language=data.language,
         signer_fields=list(data.signer_fields),
         premoderate=data.premoderate,
+        premoderate_comments=data.premoderate_comments,
         organiser_name=data.organiser_name,
         organiser_organization=data.organiser_organization,
         status=Letter.Status.DRAFT,
@@ -254,6 +256,7 @@ EDITABLE_FIELDS = (
     "language",
     "signer_fields",
     "premoderate",
+    "premoderate_comments",
     "organiser_name",
     "organiser_organization",
 )

@@ -7,7 +7,12 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from core.progress import goal_percent
-from petition.selectors import letter_latest_public_signatures, letter_signature_counts
+from petition.selectors import (
+    letter_anonymous_verified_count,
+    letter_latest_public_signatures,
+    letter_public_comments,
+    letter_signature_counts,
+)
 from petition.signing.forms import SignatureForm
 
 from .languages import (
@@ -100,6 +105,8 @@ def letter_context(letter: Letter, form: SignatureForm | None = None) -> dict[st
         "signature_count": count,
         "progress_percent": goal_percent(count, letter.goal),
         "latest_signatures": letter_latest_public_signatures(letter),
+        "public_comments": letter_public_comments(letter),
+        "anonymous_verified_count": letter_anonymous_verified_count(letter),
         "form": form or SignatureForm(letter=letter),
         "description": markdown_excerpt(letter.body),
         # Owners to write to through the contact form (their addresses stay private).

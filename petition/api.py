@@ -158,13 +158,13 @@ class LetterPagination(LimitOffsetPagination):
 )
 @paginate(LetterPagination)
 def letter_list(request: HttpRequest, filters: Query[LetterFilters]) -> list[dict[str, object]]:
-    letters = Letter.objects.public()
+    chosen = Letter.objects.public()
     accepting = Letter.objects.accepting_signatures()
     if filters.status == "open":
-        letters = accepting
+        chosen = accepting
     elif filters.status == "closed":
-        letters = letters.exclude(pk__in=accepting.values("pk"))
-    letters = list(letters.order_by("-published_at", "-created_at", "-pk"))
+        chosen = chosen.exclude(pk__in=accepting.values("pk"))
+    letters = list(chosen.order_by("-published_at", "-created_at", "-pk"))
     counts = letter_signature_counts(letter.pk for letter in letters)
     languages = letters_languages(letters)
     return [
@@ -230,6 +230,17 @@ class PublicSignature(Schema):
     # The index of its `add` entry in the letter's public log (/letters/<slug>/log/), if
     # the log has it yet.
     log_index: int | None = None
+    # The signer's comment, when they chose to show it and the letter's moderators let it
+    # show (pre-moderated letters: once approved); else null.
+    comment: str | None = None
+    # True for a signer who withheld their name but let a verified affiliation count in
+    # public: name, title, organization, city and country are then empty, and only how the
+    # affiliation was verified is given.
+    name_withheld: bool = False
+
+
+# What a withheld name shows of the signature's details: nothing.
+WITHHELD = dict.fromkeys(("name", "title", "organization", "city", "country"), "")
 
 
 class SignaturePage(Schema):
@@ -257,14 +268,15 @@ class SignatureFilters(Schema):
         **NOT_MODIFIED,
     },
     summary="Public signatures, newest first",
-    description="Only verified signatures whose signers chose to show their name. Pass the "
+    description="Verified signatures whose signers chose to show their name, and those who "
+    "withheld it but let a verified affiliation count (`name_withheld`). Pass the "
     "`next` value back as `before` for the following page; any other `before` is a 400.",
 )
 def letter_signatures(
     request: HttpRequest, slug: str, filters: Query[SignatureFilters]
 ) -> dict[str, object]:
     letter = get_object_or_404(Letter.objects.public(), slug=slug)
-    signatures = Signature.objects.publicly_listed().filter(letter=letter)
+    signatures = Signature.objects.publicly_shown().filter(letter=letter).with_public_comment()
     if filters.before:
         try:
             micros, pk = parse_cursor(
@@ -275,9 +287,9 @@ def letter_signatures(
         when = EPOCH + timedelta(microseconds=micros)
         signatures = signatures.filter(verified_at__lte=when).exclude(verified_at=when, pk__gte=pk)
     page = list(
-        signatures.order_by("-verified_at", "-pk").values("pk", *PUBLIC_SIGNATURE_FIELDS)[
-            : filters.limit + 1
-        ]
+        signatures.order_by("-verified_at", "-pk").values(
+            "pk", *PUBLIC_SIGNATURE_FIELDS, "show_name", "public_comment"
+        )[: filters.limit + 1]
     )
     more = len(page) > filters.limit
     page = page[: filters.limit]
@@ -287,11 +299,13 @@ def letter_signatures(
     return {
         "items": [
             {
-                **row,
+                **(row if row["show_name"] else {**row, **WITHHELD}),
                 "log_index": log_indexes.get(row["pk"]),
                 "signed_at": row["verified_at"],
                 "affiliation_verified": row["affiliation_verification"] or None,
                 "affiliation_domain": row["affiliation_domain"] or None,
+                "comment": (row["public_comment"] or None) if row["show_name"] else None,
+                "name_withheld": not row["show_name"],
             }
             for row in page
         ],

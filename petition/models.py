@@ -1,5 +1,5 @@
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
@@ -29,6 +29,28 @@ def counts_q() -> Q:
     return Q(status="verified", shadow_reason="", moderation__in=COUNTING_MODERATION)
 
 
+def public_comment_q() -> Q:
+    """The one definition of a comment anyone may read: the signer chose to show it, a
+    moderator did not hide it, and, where the letter pre-moderates comments, a moderator
+    approved the signature since the comment was last written (editing one lapses the
+    approval). Applies to signatures that are publicly listed."""
+    return (
+        Q(show_comment=True, comment_hidden=False)
+        & ~Q(comment="")
+        & (Q(letter__premoderate_comments=False) | Q(moderation="approved"))
+    )
+
+
+def anonymous_verified_q() -> Q:
+    """A hidden name whose verified affiliation the signer lets count in public (never one a
+    moderator hid: that decision was about this signature)."""
+    return (
+        Q(show_name=False, show_affiliation_anonymously=True)
+        & ~Q(affiliation_verification="")
+        & ~Q(moderation="hidden")
+    )
+
+
 def tally_pending_q() -> Q:
     """Signatures whose `counted` mark disagrees with whether they count: the tally's work."""
     return (counts_q() & Q(counted=False)) | (~counts_q() & Q(counted=True))
@@ -46,6 +68,33 @@ class SignatureQuerySet(models.QuerySet["Signature"]):
             self.counting()
             .filter(show_name=True)
             .filter(Q(moderation="approved") | Q(moderation="", letter__premoderate=False))
+        )
+
+    def with_public_comment(self) -> "SignatureQuerySet":
+        """Each signature annotated with `public_comment`: its comment where anyone may read
+        it, else ""."""
+        return self.annotate(
+            public_comment=Case(
+                When(public_comment_q(), then=F("comment")),
+                default=Value(""),
+                output_field=models.TextField(),
+            )
+        )
+
+    def anonymous_verified(self) -> "SignatureQuerySet":
+        """Counting signatures whose signer hid the name but let the verified affiliation
+        count in public."""
+        return self.counting().filter(anonymous_verified_q())
+
+    def publicly_shown(self) -> "SignatureQuerySet":
+        """Every line of the public list: named signatures, and verified affiliations whose
+        signer withheld the name."""
+        return self.counting().filter(
+            (
+                Q(show_name=True)
+                & (Q(moderation="approved") | Q(moderation="", letter__premoderate=False))
+            )
+            | anonymous_verified_q()
         )
 
     def flagged(self) -> "SignatureQuerySet":
@@ -102,6 +151,13 @@ class Signature(models.Model):
     country = CountryField(blank=True)
     comment = models.TextField(max_length=1000, blank=True)
     show_name = models.BooleanField(default=True)
+    # The signer's choice to show the comment with the name; a moderator may hide the
+    # comment alone (comment_hidden) and leave the name listed.
+    show_comment = models.BooleanField(default=False)
+    comment_hidden = models.BooleanField(default=False)
+    # With the name hidden, the signer may still let a verified affiliation count in public
+    # ("Name withheld · verified via studio.example email").
+    show_affiliation_anonymously = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(default=timezone.now)
     verified_at = models.DateTimeField(null=True, blank=True)
@@ -179,6 +235,19 @@ class Signature(models.Model):
             models.Index(fields=["letter", "name_key"], name="signature_name_idx"),
             models.Index(
                 fields=["id"], condition=tally_pending_q(), name="signature_tally_todo_idx"
+            ),
+            # "Why people signed" reads the latest shown comments without scanning the rest.
+            models.Index(
+                fields=["letter", "-verified_at"],
+                condition=Q(status="verified", show_comment=True, comment_hidden=False)
+                & ~Q(comment=""),
+                name="signature_comment_idx",
+            ),
+            # The count of verified signatories who stayed anonymous, on every letter page.
+            models.Index(
+                fields=["letter"],
+                condition=Q(status="verified", show_name=False) & ~Q(affiliation_verification=""),
+                name="signature_anon_verified_idx",
             ),
         ]
 

@@ -2,14 +2,17 @@
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TypedDict
 
+from django.db import transaction
 from django.db.models import Q
 
 from core.cache import cache_delete, cache_get, cache_get_many, cache_set, cache_set_many
 from core.normalize import name_key
 from letters.models import Letter
 
-from .models import PUBLIC_SIGNATURE_FIELDS, LetterCount, Signature, counts_q
+from .models import PUBLIC_SIGNATURE_FIELDS, LetterCount, Signature, counts_q, public_comment_q
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +26,10 @@ def _count_key(letter_id: int) -> str:
 
 def _breakdown_key(letter_id: int) -> str:
     return f"letter:{letter_id}:breakdown"
+
+
+def _anonymous_verified_key(letter_id: int) -> str:
+    return f"letter:{letter_id}:anonymous-verified"
 
 
 def _stored_totals(letter_ids: list[int]) -> dict[int, int]:
@@ -61,17 +68,33 @@ def letter_counts_cache_store(letter_ids: Iterable[int]) -> None:
     letter_ids = list(letter_ids)
     counts = {_count_key(k): v for k, v in _stored_totals(letter_ids).items()}
     cache_set_many(counts, COUNT_CACHE_SECONDS)
-    cache_delete(*[_breakdown_key(k) for k in letter_ids])
+    cache_delete(
+        *[_breakdown_key(k) for k in letter_ids],
+        *[_anonymous_verified_key(k) for k in letter_ids],
+        *[_comments_key(k) for k in letter_ids],
+    )
 
 
-def letter_breakdowns(letter: Letter) -> dict[str, object]:
+class DayCount(TypedDict):
+    date: str
+    count: int
+
+
+class Breakdowns(TypedDict):
+    """Counted signatures by country code ("unknown" without one) and by day."""
+
+    by_country: dict[str, int]
+    by_day: list[DayCount]
+
+
+def letter_breakdowns(letter: Letter) -> Breakdowns:
     """Counted signatures by country and by day (oldest first), cached until the next tally."""
     key = _breakdown_key(letter.pk)
-    cached = cache_get(key)
+    cached: Breakdowns | None = cache_get(key)
     if cached is not None:
         return cached
     by_country: dict[str, int] = {}
-    by_day: list[dict[str, object]] = []
+    by_day: list[DayCount] = []
     for dimension, key_value, count in (
         LetterCount.objects.filter(letter=letter, count__gt=0)
         .exclude(dimension=LetterCount.Dimension.TOTAL)
@@ -82,7 +105,7 @@ def letter_breakdowns(letter: Letter) -> dict[str, object]:
             by_country[key_value or "unknown"] = count
         else:
             by_day.append({"date": key_value, "count": count})
-    result = {"by_country": by_country, "by_day": by_day}
+    result: Breakdowns = {"by_country": by_country, "by_day": by_day}
     cache_set(key, result, COUNT_CACHE_SECONDS)
     return result
 
@@ -92,8 +115,75 @@ def letter_latest_public_signatures(letter: Letter, limit: int = 12) -> list[Sig
         Signature.objects.publicly_listed()
         .filter(letter=letter)
         .order_by("-verified_at")
-        .only(*PUBLIC_SIGNATURE_FIELDS)[:limit]
+        .only(*PUBLIC_SIGNATURE_FIELDS, "show_name")[:limit]
     )
+
+
+PUBLIC_COMMENTS_ON_PAGE = 6
+# Comments change without a tally (a signer's choice, a moderator hiding one); both drop
+# the cached list, and this bounds a lost drop.
+PUBLIC_COMMENTS_CACHE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class PublicComment:
+    """One line of "Why people signed": the comment and its signer's public name."""
+
+    name: str
+    organization: str
+    public_comment: str
+
+
+def _comments_key(letter_id: int) -> str:
+    return f"letter:{letter_id}:comments"
+
+
+def letter_public_comments(letter: Letter) -> list[PublicComment]:
+    """The latest comments anyone may read (petition.models.public_comment_q), newest
+    first, cached until the next tally or change to one."""
+    key = _comments_key(letter.pk)
+    cached = cache_get(key)
+    if cached is not None:
+        return cached
+    rows = (
+        Signature.objects.publicly_listed()
+        .filter(letter=letter)
+        .filter(public_comment_q())
+        .order_by("-verified_at", "-pk")
+        .values_list("name", "organization", "comment")[:PUBLIC_COMMENTS_ON_PAGE]
+    )
+    comments = [PublicComment(*row) for row in rows]
+    cache_set(key, comments, PUBLIC_COMMENTS_CACHE_SECONDS)
+    return comments
+
+
+def letter_public_choices_forget(letter_id: int) -> None:
+    """Drop the cached comments and count of anonymous verified signatories once a change
+    to them (a signer's choice, a moderator hiding or showing a comment, an affiliation
+    verified) is committed."""
+    transaction.on_commit(
+        lambda: cache_delete(_comments_key(letter_id), _anonymous_verified_key(letter_id)),
+        robust=True,
+    )
+
+
+def letter_anonymous_verified_count(letter: Letter) -> int:
+    """How many counted signatories with a verified affiliation chose to hide their name
+    (whether or not they let the affiliation show, unless a moderator hid the signature);
+    cached until the next tally or change of choice."""
+    key = _anonymous_verified_key(letter.pk)
+    cached = cache_get(key)
+    if cached is not None:
+        return int(cached)
+    count = (
+        Signature.objects.counting()
+        .filter(letter=letter, show_name=False)
+        .exclude(affiliation_verification="")
+        .exclude(moderation="hidden")
+        .count()
+    )
+    cache_set(key, count, PUBLIC_COMMENTS_CACHE_SECONDS)
+    return count
 
 
 # The moderation queue's filters, by the name the queue's tabs use.

@@ -17,6 +17,7 @@ from ..affiliations.services import affiliation_clear
 from ..counting import tally_soon
 from ..models import OutboundEmail, Signature
 from ..outbox import outbox_enqueue
+from ..selectors import letter_public_choices_forget
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +43,16 @@ def editable_fields(letter: Letter) -> list[str]:
 
 @transaction.atomic
 def signature_update_public_fields(
-    *, signature_id: int, show_name: bool, fields: dict[str, str]
+    *,
+    signature_id: int,
+    show_name: bool,
+    fields: dict[str, str],
+    show_comment: bool | None = None,
+    show_affiliation_anonymously: bool | None = None,
 ) -> bool:
-    """Change whether the name is shown and the public fields the letter collects; returns
-    whether anything changed. Fields the letter does not collect are ignored.
+    """Change whether the name (and the comment, and a verified affiliation under a hidden
+    name) is shown, and the public fields the letter collects; returns whether anything
+    changed. Fields the letter does not collect are ignored; a choice left None stays.
 
     A changed field lapses a moderator's approval, which was of the old text; the count is
     unaffected. Raises SignatureNotEditable unless the signature is verified.
@@ -65,11 +72,18 @@ def signature_update_public_fields(
     if changed and signature.moderation == Signature.Moderation.APPROVED:
         signature.moderation = Signature.Moderation.NONE
         changed.append("moderation")
-    if signature.show_name != show_name:
-        signature.show_name = show_name
-        changed.append("show_name")
+    choices = {
+        "show_name": show_name,
+        "show_comment": show_comment,
+        "show_affiliation_anonymously": show_affiliation_anonymously,
+    }
+    for choice, shown in choices.items():
+        if shown is not None and getattr(signature, choice) != shown:
+            setattr(signature, choice, shown)
+            changed.append(choice)
     if changed:
         signature.save(update_fields=changed)
+        letter_public_choices_forget(signature.letter_id)
     return bool(changed)
 
 
@@ -110,7 +124,8 @@ def signature_data_export(*, signature: Signature) -> dict[str, Any]:
         "affiliation_verified": signature.affiliation_verification or None,
         "affiliation_domain": signature.affiliation_domain,
         "city": signature.city,
-        "country": signature.country.code or "",
+        # django-countries gives a Country object; the plugin types the field as its code.
+        "country": signature.country.code or "",  # type: ignore[attr-defined]
         "comment": signature.comment,
         "show_name": signature.show_name,
         "status": signature.status,

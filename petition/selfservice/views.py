@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from core.csrf import origin_checked
 from core.http import link_error
+from letters.languages import render_in_language
 from letters.models import Letter
 
 from ..models import Signature
@@ -89,9 +90,7 @@ def signature_manage(request: HttpRequest, slug: str, token: str) -> HttpRespons
         elif form.is_valid():
             try:
                 changed = signature_update_public_fields(
-                    signature_id=signature.pk,
-                    show_name=form.cleaned_data["show_name"],
-                    fields=form.public_fields(),
+                    signature_id=signature.pk, fields=form.public_fields(), **form.choices()
                 )
             except SignatureNotEditable:
                 status = 409
@@ -109,7 +108,10 @@ def signature_manage(request: HttpRequest, slug: str, token: str) -> HttpRespons
         "form": form,
         "editable": editable,
     }
-    return render(request, "petition/manage/manage.html", context, status=status)
+    # In the signer's language, with the letter's title in it where a translation exists.
+    return render_in_language(
+        request, "petition/manage/manage.html", context, language=signature.language, status=status
+    )
 
 
 @origin_checked
@@ -129,7 +131,9 @@ def signature_manage_withdraw(request: HttpRequest, slug: str, token: str) -> Ht
     if signature.status != Signature.Status.VERIFIED:
         return redirect("signature_manage", slug=letter.slug, token=token)
     context = {"letter": letter, "signature": signature, "token": token}
-    return render(request, "petition/manage/withdraw.html", context)
+    return render_in_language(
+        request, "petition/manage/withdraw.html", context, language=signature.language
+    )
 
 
 @never_cache

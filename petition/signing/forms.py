@@ -74,6 +74,9 @@ class SignatureForm(forms.Form):
         label=_("Comment"), max_length=1000, required=False, kind=TextKind.PROSE,
         widget=forms.Textarea(attrs={"rows": 3}),
     )  # fmt: skip
+    show_comment = forms.BooleanField(
+        label=_("Show my comment publicly with my name"), required=False, initial=False
+    )
     show_name = forms.BooleanField(
         label=_("Show my name publicly on the list of signatories"), required=False, initial=True
     )
@@ -102,9 +105,15 @@ class SignatureForm(forms.Form):
         for field in Letter.SignerField.values:
             if not letter.collects(field):
                 del self.fields[field]
+        if not letter.collects("comment"):
+            del self.fields["show_comment"]
+        elif letter.premoderate_comments:
+            self.fields["show_comment"].label = _(
+                "Show my comment publicly with my name, once a moderator has read it"
+            )
 
     # The letter's optional details, shown behind a disclosure so the form stays short.
-    OPTIONAL = ("title", "organization", "city", "country", "comment")
+    OPTIONAL = ("title", "organization", "city", "country", "comment", "show_comment")
     CHOICES = ("show_name", "keep_name", "consent")
 
     @property
@@ -169,6 +178,7 @@ class SignatureForm(forms.Form):
             city=data.get("city", ""),
             country=data.get("country", "") or "",
             comment=data.get("comment", ""),
+            show_comment=bool(data.get("show_comment")),
             show_name=data["show_name"],
             language=data["language"],
             # Only a public name can be kept public.

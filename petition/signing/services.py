@@ -4,6 +4,7 @@ import ipaddress
 import logging
 import re
 from dataclasses import dataclass
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -16,7 +17,7 @@ from letters.models import Letter
 from ..affiliations.services import affiliation_clear
 from ..counting import tally_soon
 from ..models import Block, OutboundEmail, Signature
-from ..moderation.anomalies import is_disposable_domain
+from ..moderation.anomalies import anomalies_soon, is_disposable_domain
 from ..outbox import outbox_enqueue
 from ..reconfirm.services import reconfirm_if_outdated
 from .screening import blocks_changed, screen_signature
@@ -38,6 +39,8 @@ class SignatureData:
     city: str = ""
     country: str = ""
     comment: str = ""
+    # Whether the comment is shown with the name ("Why people signed").
+    show_comment: bool = False
     show_name: bool = True
     # Whether the public name stays once the letter's signatures are anonymized.
     keep_name: bool = False
@@ -95,6 +98,7 @@ def signature_create(
                     city=data.city,
                     country=data.country,
                     comment=data.comment,
+                    show_comment=data.show_comment and bool(data.comment),
                     show_name=data.show_name,
                     keep_name=data.keep_name,
                     language=data.language,
@@ -107,6 +111,7 @@ def signature_create(
                 )
                 if not shadow_reason:
                     outbox_enqueue(signature, OutboundEmail.Kind.VERIFY, already_counted=True)
+                transaction.on_commit(partial(anomalies_soon, letter.pk), robust=True)
                 return signature
         except IntegrityError:
             signature = existing.get()
@@ -177,6 +182,8 @@ def _signature_reopen(signature: Signature, *, data: SignatureData, ip_address: 
     signature.city = data.city
     signature.country = data.country
     signature.comment = data.comment
+    # A moderator's comment_hidden stays: signing again is no way around it.
+    signature.show_comment = data.show_comment and bool(data.comment)
     signature.show_name = data.show_name
     signature.keep_name = data.keep_name
     signature.language = data.language
@@ -191,7 +198,8 @@ def _signature_reopen(signature: Signature, *, data: SignatureData, ip_address: 
         update_fields=[
             *affiliation_fields,
             "status", "verified_at", "name", "name_key", "email", "title", "organization",
-            "city", "country", "comment", "show_name", "ip_address", "ip_key", "created_at",
+            "city", "country", "comment", "show_comment", "show_name", "ip_address", "ip_key",
+            "created_at",
             "moderation", "keep_name", "language",
         ]
     )  # fmt: skip

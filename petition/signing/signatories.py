@@ -14,8 +14,8 @@ from core.normalize import name_key
 from core.params import MAX_ID, BadParameter, parse_cursor
 from letters.models import Letter
 
-from ..models import PUBLIC_SIGNATURE_FIELDS, Signature
-from ..selectors import letter_breakdowns, letter_signature_count
+from ..models import PUBLIC_SIGNATURE_FIELDS, Signature, public_comment_q
+from ..selectors import letter_anonymous_verified_count, letter_breakdowns, letter_signature_count
 
 PER_PAGE = 50
 QUERY_MAX_LENGTH = 100
@@ -30,10 +30,18 @@ class SignatoryFilters:
     query: str = ""
     country: str = ""
     verified: bool = False
+    # Only signatures with a comment anyone may read.
+    comments: bool = False
 
     @property
     def any(self) -> bool:
-        return bool(self.query or self.country or self.verified)
+        return bool(self.query or self.country or self.verified or self.comments)
+
+    @property
+    def named_only(self) -> bool:
+        """Whether the filters look at details a withheld name keeps private (searching or
+        filtering on them would single the signer out)."""
+        return bool(self.query or self.country or self.comments)
 
 
 @dataclass(frozen=True)
@@ -51,8 +59,17 @@ def public_signatories_page(
     *, letter: Letter, filters: SignatoryFilters, before: str = "", limit: int = PER_PAGE
 ) -> SignatoryPage:
     """One page of the letter's public signatures, newest first. Raises BadParameter for a
-    cursor this list never gave out."""
-    signatures = Signature.objects.publicly_listed().filter(letter=letter)
+    cursor this list never gave out.
+
+    Signers who withheld their name but let a verified affiliation count appear too, as
+    "Name withheld"; a search or filter on what they keep private leaves them out."""
+    if filters.named_only:
+        signatures = Signature.objects.publicly_listed().filter(letter=letter)
+    else:
+        signatures = Signature.objects.publicly_shown().filter(letter=letter)
+    signatures = signatures.with_public_comment()
+    if filters.comments:
+        signatures = signatures.filter(public_comment_q())
     if filters.query:
         key = name_key(filters.query)
         matches = Q(organization__icontains=filters.query) | Q(title__icontains=filters.query)
@@ -68,7 +85,9 @@ def public_signatories_page(
         when = EPOCH + timedelta(microseconds=micros)
         signatures = signatures.filter(verified_at__lte=when).exclude(verified_at=when, pk__gte=pk)
     rows = list(
-        signatures.order_by("-verified_at", "-pk").only(*PUBLIC_SIGNATURE_FIELDS)[: limit + 1]
+        signatures.order_by("-verified_at", "-pk").only(*PUBLIC_SIGNATURE_FIELDS, "show_name")[
+            : limit + 1
+        ]
     )
     next_cursor = None
     if len(rows) > limit:
@@ -84,7 +103,10 @@ def _filters(request: HttpRequest) -> SignatoryFilters:
     if country not in countries:
         country = ""
     return SignatoryFilters(
-        query=query, country=country, verified=request.GET.get("verified") == "1"
+        query=query,
+        country=country,
+        verified=request.GET.get("verified") == "1",
+        comments=request.GET.get("comments") == "1",
     )
 
 
@@ -109,7 +131,7 @@ def signatory_list(request: HttpRequest, slug: str) -> HttpResponse:
             status=400,
         )
     countries_signed = sorted(
-        (code for code in letter_breakdowns(letter)["by_country"] if code in countries),  # type: ignore[union-attr]
+        (code for code in letter_breakdowns(letter)["by_country"] if code in countries),
         key=lambda code: countries.name(code),
     )
     return render(
@@ -124,6 +146,7 @@ def signatory_list(request: HttpRequest, slug: str) -> HttpResponse:
             if not before and not filters.any
             else [],
             "signature_count": letter_signature_count(letter),
+            "anonymous_verified_count": letter_anonymous_verified_count(letter),
             "countries": [(code, countries.name(code)) for code in countries_signed],
         },
     )

@@ -55,6 +55,7 @@ PARAMETERS = {
     "sort": st.sampled_from(["signed", "newest", "SIGNED"]),
     "country": st.sampled_from(["FR", "fr", "XK", "EU", "ZZ", ""]),
     "verified": st.sampled_from(["1", "0", "true"]),
+    "comments": st.sampled_from(["1", "0", "yes", ""]),
     # allauth's pages
     "next": st.sampled_from(["/", "0", "home", "//evil.example/", "http://[/"]),
 }

@@ -118,6 +118,8 @@ def test_signature_list_gives_only_the_public_fields(client: Client) -> None:
         "affiliation_verified",
         "affiliation_domain",
         "log_index",  # its entry in the letter's public trust log (trustlog/)
+        "comment",  # null unless the signer chose to show it (petition.models)
+        "name_withheld",
     }
     assert b"x.person" not in response.content
 
