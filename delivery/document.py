@@ -221,6 +221,36 @@ def public_signatures(letter: Letter) -> Iterator[list[tuple]]:
         last = chunk[-1][0]
 
 
+def anonymous_verified_signatures(letter: Letter) -> Iterator[list[tuple]]:
+    """Verified affiliations whose signers withheld their name and let them count
+    (petition.models.anonymous_verified_q), in signing order, a chunk at a time: only how
+    each affiliation was verified, never a name or any other detail."""
+    rows = (
+        Signature.objects.anonymous_verified()
+        .filter(letter=letter)
+        .order_by("pk")
+        .values_list("pk", "affiliation_verification", "affiliation_domain")
+    )
+    last = 0
+    while True:
+        chunk = list(rows.filter(pk__gt=last)[:CHUNK_SIZE])
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1][0]
+
+
+def anonymous_verified_line(verification: str, domain: str) -> str:
+    """The same words as the public list's mark (petition/affiliation/_mark.html)."""
+    if verification == "email":
+        how = _("verified via %(domain)s email") % {"domain": domain}
+    elif domain:
+        how = _("checked by a moderator (%(domain)s)") % {"domain": domain}
+    else:
+        how = _("checked by a moderator")
+    return f"{_('Name withheld')} · {how}"
+
+
 def signature_line(name: str, title: str, organization: str, city: str, country: str) -> str:
     affiliation = ", ".join(part for part in (title, organization) if part)
     place = ", ".join(
@@ -297,6 +327,29 @@ def letter_pdf_write(
                 done += 1
                 page.paragraph(f"{done}. " + signature_line(*fields), size=9, after=0.5)
             progress(done)
+
+        withheld = 0
+        for chunk in anonymous_verified_signatures(letter):
+            if not withheld:
+                page.space(10)
+                page.paragraph(
+                    _("Verified affiliations, names withheld"),
+                    size=13,
+                    bold=True,
+                    keep_with_next=30,
+                )
+                page.paragraph(
+                    _(
+                        "These signers hid their name but let their verified affiliation count; "
+                        "each is one of the verified signatures above."
+                    ),
+                    size=9,
+                    after=6,
+                )
+            for _pk, verification, domain in chunk:
+                withheld += 1
+                line = anonymous_verified_line(verification, domain)
+                page.paragraph(f"{withheld}. {line}", size=9, after=0.5)
         pages = page.close()
         pdf.close()
     return pages

@@ -241,3 +241,24 @@ def test_only_the_newest_three_pdfs_are_kept(letter: Letter, settings) -> None:
     assert [d.pk for d in remaining] == [d.pk for d in reversed(built[1:])]
     files = sorted(p.name for p in (Path(settings.MEDIA_ROOT) / "delivery").iterdir())
     assert files == sorted(Path(d.file_path).name for d in remaining)
+
+
+def test_a_withheld_name_counts_in_the_pdf_by_its_verified_affiliation_only(
+    letter: Letter,
+) -> None:
+    SignatureFactory(
+        letter=letter, verified=True, name="Secret Artist", organization="Studio Hidden",
+        show_name=False, affiliation_verification="email",
+        affiliation_domain="studio.example", show_affiliation_anonymously=True,
+    )  # fmt: skip
+    SignatureFactory(
+        letter=letter, verified=True, name="Quiet Person", show_name=False,
+        affiliation_verification="email", affiliation_domain="other.example",
+    )  # fmt: skip
+    out = io.BytesIO()
+    letter_pdf_write(letter=letter, out=out, counts=Counts(verified=2, listed=0))
+    _, text = pdf_text(out.getvalue())
+    assert "Name withheld · verified via studio.example email" in text
+    assert "other.example" not in text
+    for private in ("Secret Artist", "Studio Hidden", "Quiet Person"):
+        assert private not in text
