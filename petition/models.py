@@ -138,6 +138,8 @@ class Signature(models.Model):
         DISPOSABLE = "disposable", _("Disposable email address")
         DUPLICATE_NAME = "duplicate_name", _("Same name as another signature")
         WATCHED_NAME = "watched_name", _("Name on the moderators' watch list")
+        NEAR_DUPLICATE_NAME = "near_name", _("Name nearly the same as another signature's")
+        SAME_NAME_NETWORK = "name_network", _("Same name as another signature from one network")
 
     letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="signatures")
     name = models.CharField(max_length=120)

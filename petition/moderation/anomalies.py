@@ -2,18 +2,25 @@
 
 A periodic scan looks at the recent signatures of every letter and flags bursts from one
 IP address (an IPv6 /64) or email domain within an hour, disposable addresses, names that appear more
-than once, and names on the moderators' watch list. A flag changes nothing by itself: it
-highlights a signature in the moderation queue, with its reason.
+than once, names nearly the same as another's (trigram similarity on PostgreSQL with
+pg_trgm; elsewhere the same words in any order, or the same consonants), the same name from
+one network (an IPv4 /24, an IPv6 /64), and names on the moderators' watch list. A flag
+changes nothing by itself: it highlights a signature in the moderation queue, with its
+reason. Without a scheduler (the embedded default runs no beat), signing runs the letter's
+scan itself after its commit.
 """
 
 import logging
+import re
+import unicodedata
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import lru_cache
 
 from disposable_email_domains import blocklist
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, Expression, F, QuerySet, When
 from django.db.models.functions import Substr, TruncHour
 from django.utils import timezone
@@ -127,8 +134,144 @@ def letter_flag_anomalies(*, letter: Letter, since: timedelta | None = None) -> 
         ),
         Flag.DUPLICATE_NAME,
     )
+    found[Flag.NEAR_DUPLICATE_NAME] = _add_flag(
+        near_duplicate_names(letter, recent), Flag.NEAR_DUPLICATE_NAME
+    )
+    found[Flag.SAME_NAME_NETWORK] = _add_flag(
+        same_name_one_network(letter, recent), Flag.SAME_NAME_NETWORK
+    )
     found[Flag.WATCHED_NAME] = watched_names_flag(letter=letter, recent_only=recent)
     return {flag: n for flag, n in found.items() if n}
+
+
+# How alike two names must be (pg_trgm's similarity, 0 to 1) to be flagged; exact
+# duplicates have their own flag.
+NEAR_NAME_SIMILARITY = 0.7
+# Names shorter than this (in characters of name_key) are too common to compare fuzzily.
+NEAR_NAME_MIN_LENGTH = 6
+# The portable check compares at most this many recent signatures.
+NEAR_NAME_WINDOW = 5000
+
+
+@lru_cache(maxsize=1)
+def _trigram_available() -> bool:
+    """Whether this database can compare names by trigram (PostgreSQL with pg_trgm)."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+        return cursor.fetchone() is not None
+
+
+def near_duplicate_names(letter: Letter, recent: QuerySet[Signature]) -> list[int]:
+    """Ids of signatures (recent ones and their look-alikes) whose name is nearly, but not
+    exactly, another signature's on the same letter."""
+    if _trigram_available():
+        return _near_names_trigram(letter, recent)
+    return _near_names_portable(letter, recent)
+
+
+def _near_names_trigram(letter: Letter, recent: QuerySet[Signature]) -> list[int]:
+    # `%` finds candidates through the GIN index (at pg_trgm's own threshold); similarity()
+    # then keeps the close ones.
+    recent_ids = list(recent.exclude(name_key="").values_list("pk", flat=True)[:NEAR_NAME_WINDOW])
+    if not recent_ids:
+        return []
+    sql = """
+        SELECT a.id, b.id FROM petition_signature a
+        JOIN petition_signature b
+          ON b.letter_id = a.letter_id AND b.id <> a.id AND b.name_key <> a.name_key
+         AND b.name_key %% a.name_key
+        WHERE a.letter_id = %s AND a.id = ANY(%s) AND length(a.name_key) >= %s
+          AND length(b.name_key) >= %s AND similarity(a.name_key, b.name_key) >= %s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                letter.pk,
+                recent_ids,
+                NEAR_NAME_MIN_LENGTH,
+                NEAR_NAME_MIN_LENGTH,
+                NEAR_NAME_SIMILARITY,
+            ],
+        )
+        return sorted({pk for pair in cursor.fetchall() for pk in pair})
+
+
+def _fuzzy_keys(key: str) -> tuple[str, str]:
+    """Two coarse forms of a name_key: its words in order (so "fox dana" is "dana fox"), and
+    its consonants with repeats dropped (so "dana foxx" and "dana fox" agree)."""
+    words = " ".join(sorted(key.split()))
+    letters = unicodedata.normalize("NFKD", words.replace(" ", ""))
+    consonants = re.sub(r"(.)\1+", r"\1", re.sub(r"[aeiouy]", "", letters))
+    # Too few consonants say little: "ana li" and "ann lee" need not be one person.
+    return words, consonants if len(consonants) >= 4 else words
+
+
+def _near_names_portable(letter: Letter, recent: QuerySet[Signature]) -> list[int]:
+    rows = list(
+        recent.exclude(name_key="").order_by("-pk").values_list("pk", "name_key")[:NEAR_NAME_WINDOW]
+    )
+    groups: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for pk, key in rows:
+        if len(key) < NEAR_NAME_MIN_LENGTH:
+            continue
+        for fuzzy in set(_fuzzy_keys(key)):
+            groups[fuzzy].append((pk, key))
+    ids: set[int] = set()
+    for members in groups.values():
+        if len({key for _pk, key in members}) > 1:
+            ids.update(pk for pk, _key in members)
+    return sorted(ids)
+
+
+def _network_key() -> Case:
+    """ip_key cut to a network: an IPv4 /24, an IPv6 /64."""
+    return Case(
+        When(
+            ip_key__startswith=IPV4_KEY_PREFIX, then=Substr("ip_key", 1, len(IPV4_KEY_PREFIX) + 6)
+        ),
+        default=Substr("ip_key", 1, IPV6_GROUP_KEY_DIGITS),
+        output_field=CharField(),
+    )
+
+
+def same_name_one_network(letter: Letter, recent: QuerySet[Signature]) -> list[int]:
+    """Ids of recent signatures sharing a name with another from the same network."""
+    groups = (
+        recent.exclude(name_key="")
+        .exclude(ip_key="")
+        .annotate(network=_network_key())
+        .values("name_key", "network")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .values_list("name_key", "network")
+    )
+    ids: list[int] = []
+    for key, network in groups:
+        ids.extend(
+            recent.filter(name_key=key, ip_key__startswith=network).values_list("pk", flat=True)
+        )
+    return ids
+
+
+def anomalies_soon(letter_id: int) -> None:
+    """After a signature is stored: with tasks inline (the embedded default, which runs no
+    scheduler) scan the letter now, so its flags do not wait for a beat that never comes;
+    with a worker, beat's periodic scan does it."""
+    from celery import current_app
+
+    if not current_app.conf.task_always_eager:
+        return
+    letter = Letter.objects.filter(pk=letter_id).first()
+    if letter is None:
+        return
+    try:
+        letter_flag_anomalies(letter=letter)
+    except Exception:
+        # A flag is advice: a failed scan must never undo or fail a signature.
+        logger.exception("anomaly scan of letter %s failed", letter_id)
 
 
 def watched_names_flag(*, letter: Letter, recent_only: QuerySet[Signature] | None = None) -> int:
