@@ -31,6 +31,9 @@ def _is_soft(event: AnymailTrackingEvent) -> bool:
         kind = str(raw.get("Type") or raw.get("event") or "").replace(" ", "").lower()
         if kind in _SOFT:
             return True
+        # SendGrid files a block (a temporary refusal) as a bounce of type "blocked".
+        if kind == "bounce" and raw.get("type") == "blocked":
+            return True
         bounce = raw.get("bounce")
         if isinstance(bounce, dict) and str(bounce.get("bounceType", "")).lower() == "transient":
             return True
