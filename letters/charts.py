@@ -131,9 +131,16 @@ def chart_svg(series: list[tuple[date, int]], bars: list[Bucket], *, title: str)
     ticks = nice_ticks(bars[-1].cumulative)
     plot_h = HEIGHT - TOP - BOTTOM
     base = TOP + plot_h
+    # The bars have a scale of their own, labelled on the right: read against the running
+    # total's lines on the left, a day of 3 would seem to stop at "1".
+    bar_ticks = nice_ticks(max(bar.count for bar in bars), most=3)
+    bar_top = plot_h * BAR_SHARE
 
     def y_of(value: float) -> float:
         return base - plot_h * value / ticks[-1]
+
+    def bar_h(value: float) -> float:
+        return bar_top * value / bar_ticks[-1]
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart-svg" width="100%" height="{HEIGHT}"'
@@ -153,10 +160,9 @@ def chart_svg(series: list[tuple[date, int]], bars: list[Bucket], *, title: str)
     )
     slot = PLOT_UNITS / len(bars)
     bar_w = slot * 0.78 if len(bars) > 1 else min(slot, 60)
-    busiest = max(bar.count for bar in bars) or 1
     parts.append('<g class="chart-bars">')
     for i, bar in enumerate(bars):
-        h = plot_h * BAR_SHARE * bar.count / busiest
+        h = bar_h(bar.count)
         x = slot * i + (slot - bar_w) / 2
         parts.append(
             f'<rect x="{_f(x)}" y="{_f(plot_h - h)}" width="{_f(bar_w)}" height="{_f(h)}"/>'
@@ -188,6 +194,15 @@ def chart_svg(series: list[tuple[date, int]], bars: list[Bucket], *, title: str)
             f'<text class="chart-label chart-value" x="0" y="{_f(y_of(tick) - 5)}">'
             f"{escape(_number(tick))}</text>"
         )
+    parts.append('<g class="chart-bar-scale">')
+    for tick in bar_ticks[1:]:
+        y = base - bar_h(tick)
+        parts.append(
+            f'<line class="chart-bar-grid" x1="0" x2="100%" y1="{_f(y)}" y2="{_f(y)}"/>'
+            f'<text class="chart-label chart-value chart-bar-value" x="100%" y="{_f(y - 4)}"'
+            f' text-anchor="end">{escape(_number(tick))}</text>'
+        )
+    parts.append("</g>")
     for index, anchor in _x_ticks(len(series)):
         x_at = {"start": "0", "end": "100%"}.get(
             anchor, f"{_f(100 * (index + 0.5) / len(series))}%"
@@ -256,9 +271,9 @@ def chart_build(by_day: Sequence[Mapping[str, Any]]) -> Chart:
         "svg": chart_svg(series, bars, title=title),
         "summary": chart_summary(series, total),
         "bars_stand_for": {
-            1: gettext("Bars: signatures per day."),
-            7: gettext("Bars: signatures per week."),
-        }.get(size, gettext("Bars: signatures per 30 days.")),
+            1: gettext("Bars: signatures per day, on the scale at the right."),
+            7: gettext("Bars: signatures per week, on the scale at the right."),
+        }.get(size, gettext("Bars: signatures per 30 days, on the scale at the right.")),
         "rows": rows,
         "days": len(series),
     }

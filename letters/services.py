@@ -11,9 +11,10 @@ from django.core.validators import validate_slug
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.dates import date_display, datetime_display
 from core.fields import max_length
 from core.normalize import normalize_email
 from core.ratelimit import rate_limits_exceeded
@@ -365,8 +366,7 @@ def _set_status(letter: Letter, status: str) -> None:
 
 def _local_datetime(when: datetime) -> str:
     """A time as the reader's language writes it, with its time zone named."""
-    local = timezone.localtime(when)
-    return f"{formats.date_format(local, 'DATETIME_FORMAT')} {local.tzname()}"
+    return datetime_display(when)
 
 
 def _check_closing_time(letter: Letter) -> None:
@@ -596,7 +596,7 @@ def invitation_create(*, letter: Letter, invited_by: Any, email: str, role: str)
                     )
                     % {
                         "email": pending.email,
-                        "when": formats.date_format(pending.expires_at, "DATE_FORMAT"),
+                        "when": date_display(pending.expires_at),
                     }
                 }
             )

@@ -2,13 +2,24 @@
 
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.utils import translation
 
-from letters.charts import chart_build, chart_svg, daily_series, letter_chart, nice_ticks
+from letters.charts import (
+    BOTTOM,
+    HEIGHT,
+    TOP,
+    Chart,
+    chart_build,
+    chart_svg,
+    daily_series,
+    letter_chart,
+    nice_ticks,
+)
 from letters.models import Letter
 from petition.models import LetterCount
 from tests.factories import LetterFactory, SignatureFactory
@@ -17,7 +28,7 @@ pytestmark = pytest.mark.django_db
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def _days(start: date, counts: list[int]) -> list[dict[str, object]]:
+def _days(start: date, counts: list[int]) -> list[dict[str, Any]]:
     return [
         {"date": (start + timedelta(days=i)).isoformat(), "count": n}
         for i, n in enumerate(counts)
@@ -25,7 +36,7 @@ def _days(start: date, counts: list[int]) -> list[dict[str, object]]:
     ]
 
 
-def _store(letter: Letter, by_day: list[dict[str, object]]) -> int:
+def _store(letter: Letter, by_day: list[dict[str, Any]]) -> int:
     """Tally rows as the tally job writes them; returns the total."""
     total = sum(int(row["count"]) for row in by_day)
     LetterCount.objects.bulk_create(
@@ -39,12 +50,12 @@ def _store(letter: Letter, by_day: list[dict[str, object]]) -> int:
     return total
 
 
-def _svg(chart: dict[str, object]) -> ET.Element:
+def _svg(chart: Chart) -> ET.Element:
     return ET.fromstring(str(chart["svg"]))
 
 
 def _points(root: ET.Element) -> list[str]:
-    return next(root.iter(f"{SVG}polyline")).get("points").split()
+    return next(root.iter(f"{SVG}polyline")).get("points", "").split()
 
 
 def test_chart_is_well_formed_svg_with_a_bar_and_a_point_per_day() -> None:
@@ -63,7 +74,7 @@ def test_chart_is_well_formed_svg_with_a_bar_and_a_point_per_day() -> None:
 
 def test_bars_are_taller_on_busier_days_and_the_line_only_rises() -> None:
     root = _svg(chart_build(_days(date(2026, 3, 1), [1, 4, 2])))
-    heights = [float(r.get("height")) for r in root.iter(f"{SVG}rect")]
+    heights = [float(r.get("height", "")) for r in root.iter(f"{SVG}rect")]
     assert heights[1] > heights[2] > heights[0] > 0
     ys = [float(p.split(",")[1]) for p in _points(root)]
     assert ys[0] > ys[1] > ys[2]  # SVG's y grows downwards
@@ -94,7 +105,7 @@ def test_a_year_is_a_point_per_day_and_a_bar_per_week() -> None:
     assert len(_points(root)) == 365
     assert len(list(root.iter(f"{SVG}rect"))) == 53
     assert len(chart["rows"]) == 53
-    assert chart["bars_stand_for"] == "Bars: signatures per week."
+    assert chart["bars_stand_for"] == "Bars: signatures per week, on the scale at the right."
     assert chart["rows"][0]["period"] == "Jan. 1, 2026 to Jan. 7, 2026"
 
 
@@ -116,7 +127,7 @@ def test_ticks_are_round_and_reach_the_top() -> None:
 def test_labels_follow_the_page_language() -> None:
     with translation.override("fr"):
         chart = chart_build(_days(date(2026, 3, 1), [1200, 4]))
-    labels = " ".join(t.text for t in _svg(chart).iter(f"{SVG}text"))
+    labels = " ".join(t.text or "" for t in _svg(chart).iter(f"{SVG}text"))
     assert "mars" in labels
     assert "1\u202f000" in labels or "1\xa0000" in labels or "1 000" in labels
 
@@ -178,6 +189,30 @@ def test_letter_page_with_a_chart_costs_no_extra_query_when_warm(
 def test_three_years_are_a_bar_per_thirty_days() -> None:
     chart = chart_build(_days(date(2024, 1, 1), [1] * 1096))
     assert len(chart["rows"]) == 37
-    assert chart["bars_stand_for"] == "Bars: signatures per 30 days."
+    assert chart["bars_stand_for"] == "Bars: signatures per 30 days, on the scale at the right."
     labels = [t.text for t in _svg(chart).iter(f"{SVG}text")]
     assert "January 2024" in labels
+
+
+def test_bars_have_their_own_labelled_scale_and_reach_their_value() -> None:
+    # A day of 3 among a running total of 21: on the total's scale it would stop near "1".
+    root = _svg(chart_build(_days(date(2026, 3, 1), [3, 2, 1, 0, 15])))
+    labels = {
+        float(text.get("y", "")) + 4: text.text
+        for text in root.iter(f"{SVG}text")
+        if "chart-bar-value" in text.get("class", "")
+    }
+    assert sorted(labels.values(), key=float) == ["10", "20"]
+    grid = [float(line.get("y1", "")) for line in root.iter(f"{SVG}line")
+            if line.get("class") == "chart-bar-grid"]  # fmt: skip
+    ten = next(y for y, text in labels.items() if text == "10")
+    assert ten in grid
+    rects = list(root.iter(f"{SVG}rect"))
+    base = HEIGHT - BOTTOM
+    # The inner plot starts at TOP: a bar of 15 tops out at 15 on the bars' scale.
+    fifteen_top = TOP + float(rects[4].get("y", ""))
+    twenty = next(y for y, text in labels.items() if text == "20")
+    assert abs((base - fifteen_top) - (base - ten) * 1.5) < 0.2
+    assert abs((base - twenty) - (base - ten) * 2) < 0.2
+    three = float(rects[0].get("height", ""))
+    assert abs(three - (base - ten) * 0.3) < 0.2
