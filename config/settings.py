@@ -198,7 +198,7 @@ CELERY_TIMEZONE = "UTC"
 # scans and retention). Run one worker for "signing" and another for "mail,bulk" (see
 # README); a worker started without --queues takes all three. Every task is routed here
 # by name; an unknown one falls to "bulk", never in front of signers.
-CELERY_TASK_QUEUES = {"signing": {}, "mail": {}, "bulk": {}}
+CELERY_TASK_QUEUES: dict[str, dict[str, str]] = {"signing": {}, "mail": {}, "bulk": {}}
 CELERY_TASK_DEFAULT_QUEUE = "bulk"
 CELERY_TASK_ROUTES = {
     "petition.tasks.drain_outbox": {"queue": "signing"},

@@ -9,7 +9,7 @@ database instead of repeating try/except around each call.
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.cache import caches
 
@@ -21,6 +21,8 @@ LOCAL_SECONDS = 1.0
 LOCAL_MAX_ENTRIES = 10_000
 # What a build returns for "there is no such thing", since None reads as a miss.
 MISSING = "missing"
+
+T = TypeVar("T")
 
 _local: dict[str, tuple[float, object]] = {}
 
@@ -82,7 +84,7 @@ def cache_add(
         return None
 
 
-def local_get(key: str) -> object | None:
+def local_get(key: str) -> Any:
     """What local_set kept under `key`, if it has not expired (None otherwise)."""
     hit = _local.get(key)
     if hit and hit[0] > time.time():
@@ -108,12 +110,12 @@ def local_clear() -> None:
 
 def cached_twice(
     key: str,
-    build: Callable[[], object],
+    build: Callable[[], T],
     *,
     shared_seconds: float = SHARED_SECONDS,
     local_seconds: float = LOCAL_SECONDS,
     alias: str = "default",
-) -> object:
+) -> T:
     """build(), remembered `local_seconds` in this process and `shared_seconds` in the
     shared cache.
 

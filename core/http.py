@@ -43,8 +43,10 @@ def conditional(
     if last_modified:
         response["Last-Modified"] = http_date(last_modified)
     public_headers(response, max_age=max_age, stale=stale)
-    answer = get_conditional_response(
-        request, etag=etag, last_modified=last_modified, response=response
+    # Given a response, Django answers with it or with a 304/412: never None.
+    answer = (
+        get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
+        or response
     )
     return public_headers(answer, max_age=max_age, stale=stale)
 

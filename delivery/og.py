@@ -150,8 +150,8 @@ def og_image(request: HttpRequest, slug: str) -> HttpResponse:
         key,
         lambda: og_png(
             title=str(payload["title"]),
-            count=int(payload["count"]),  # type: ignore[call-overload]
-            goal=payload["goal"],  # type: ignore[arg-type]
+            count=int(payload["count"]),
+            goal=payload["goal"],
             closed=payload["status"] == "closed",
             language=str(payload["language"]),
         ),
@@ -162,7 +162,7 @@ def og_image(request: HttpRequest, slug: str) -> HttpResponse:
     return conditional(
         request,
         response,
-        last_modified=payload["updated_at"],  # type: ignore[arg-type]
+        last_modified=payload["updated_at"],
         max_age=OG_MAX_AGE,
         stale=OG_STALE,
     )

@@ -123,6 +123,8 @@ def delivery_document_build(*, document_id: int) -> DeliveryDocument | None:
         finished_at=timezone.now(),
     )
     document.refresh_from_db()
+    # _claim set started_at and the update above finished_at.
+    assert document.started_at is not None and document.finished_at is not None
     logger.info(
         "delivery PDF %s of letter %s: %d pages, %d bytes, %d public signatures in %.1fs",
         document.pk,

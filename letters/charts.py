@@ -287,4 +287,4 @@ def letter_chart(letter: Letter, count: int) -> Chart:
     if count <= 0:
         return {"empty": True}
     key = f"chart:{letter.pk}:{count}:{translation.get_language()}"
-    return cached_twice(key, lambda: chart_build(letter_breakdowns(letter)["by_day"]))  # type: ignore[return-value]
+    return cached_twice(key, lambda: chart_build(letter_breakdowns(letter)["by_day"]))

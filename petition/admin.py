@@ -1,6 +1,11 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
+
+from letters.models import Letter
 
 from .models import Block, LetterCount, OutboundEmail, Signature, WatchedName
 from .moderation.services import ModerationError, signatures_moderate
@@ -20,9 +25,9 @@ class SignatureAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Signature._meta.fields]
     actions = ["approve", "hide", "reject", "restore"]
 
-    def _moderate(self, request: HttpRequest, queryset: object, action: str) -> None:
+    def _moderate(self, request: HttpRequest, queryset: "QuerySet[Signature]", action: str) -> None:
         # The same service as the moderation queue, one audited action per letter.
-        by_letter: dict[object, list[int]] = {}
+        by_letter: dict[Letter, list[int]] = {}
         for signature in queryset.select_related("letter"):
             by_letter.setdefault(signature.letter, []).append(signature.pk)
         for letter, ids in by_letter.items():
@@ -36,19 +41,19 @@ class SignatureAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{letter}: {entry.signature_count} changed.")
 
     @admin.action(description="Approve the selected signatures")
-    def approve(self, request: HttpRequest, queryset: object) -> None:
+    def approve(self, request: HttpRequest, queryset: "QuerySet[Signature]") -> None:
         self._moderate(request, queryset, "approve")
 
     @admin.action(description="Hide the names of the selected signatures (they still count)")
-    def hide(self, request: HttpRequest, queryset: object) -> None:
+    def hide(self, request: HttpRequest, queryset: "QuerySet[Signature]") -> None:
         self._moderate(request, queryset, "hide")
 
     @admin.action(description="Reject the selected signatures (they stop counting)")
-    def reject(self, request: HttpRequest, queryset: object) -> None:
+    def reject(self, request: HttpRequest, queryset: "QuerySet[Signature]") -> None:
         self._moderate(request, queryset, "reject")
 
     @admin.action(description="Restore the selected signatures (lifts shadow bans too)")
-    def restore(self, request: HttpRequest, queryset: object) -> None:
+    def restore(self, request: HttpRequest, queryset: "QuerySet[Signature]") -> None:
         self._moderate(request, queryset, "restore")
 
     def has_add_permission(self, request: object) -> bool:
@@ -67,7 +72,7 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     actions = ["retry"]
 
     @admin.action(description="Queue the selected failed emails again")
-    def retry(self, request: HttpRequest, queryset: object) -> None:
+    def retry(self, request: HttpRequest, queryset: "QuerySet[OutboundEmail]") -> None:
         count = outbound_retry(outbound_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} failed email(s) queued again.")
 
@@ -83,8 +88,9 @@ class BlockForm(forms.ModelForm):
         model = Block
         fields = ("kind", "value", "letter", "note")
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("kind") and data.get("value"):
             data["value"] = block_value_normalize(data["kind"], data["value"])
         return data

@@ -11,6 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC
+from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import Count
@@ -96,7 +97,7 @@ def tally_apply(*, batch_size: int = TALLY_BATCH_SIZE, max_batches: int = 50) ->
         done, letters = _tally_batch(batch_size)
         moved += done
         if letters:
-            transaction.on_commit(lambda ids=letters: letter_counts_cache_store(ids))
+            transaction.on_commit(partial(letter_counts_cache_store, letters))
         if done < batch_size:
             break
     if moved:
@@ -117,7 +118,8 @@ def _tally_batch(batch_size: int) -> tuple[int, set[int]]:
         if not rows:
             return 0, set()
         deltas: Counter[Key] = Counter()
-        add_ids, remove_ids = [], []
+        add_ids: list[int] = []
+        remove_ids: list[int] = []
         for pk, letter_id, country, verified_at, counted in rows:
             (remove_ids if counted else add_ids).append(pk)
             for key in _keys(letter_id, country, verified_at):

@@ -58,6 +58,8 @@ def build_email(outbound: OutboundEmail) -> EmailMultiAlternatives:
 
 def build_signature_email(outbound: OutboundEmail) -> EmailMultiAlternatives:
     signature = outbound.signature
+    if signature is None:
+        raise ValueError(f"Outbound email {outbound.pk} is about no signature.")
     # In the language of the page the signer signed on, while the letter still has it.
     letter = letter_in_language(signature.letter, signature.language)
     with translation.override(letter.page_language):

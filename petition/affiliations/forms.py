@@ -67,7 +67,8 @@ class AddressAtDomainForm(forms.Form):
     email = _email_field()
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         domain, email = cleaned.get("domain"), cleaned.get("email")
         if domain and email:
             try:

@@ -282,7 +282,7 @@ def _verification_set(
             domain = domain_normalize(domain)
             organization_domain_check(domain)
         _mark_verified(item, method=AffiliationVerification.MODERATOR, domain=domain)
-        method = AffiliationVerification.MODERATOR
+        method: str = AffiliationVerification.MODERATOR
     else:
         method, domain = item.affiliation_verification, item.affiliation_domain
         fields = affiliation_clear(item)

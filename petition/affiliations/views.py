@@ -166,7 +166,7 @@ def moderation_affiliation(
     verify = op_form.cleaned_data["op"] == "verify"
     if verify and not check_form.is_valid():
         for error in check_form.errors.get("domain", []):
-            messages.error(request, error)
+            messages.error(request, str(error))
         return HttpResponseRedirect(back)
     try:
         signature = signature_affiliation_set(

@@ -114,4 +114,4 @@ def oembed(request: HttpRequest) -> HttpResponse:
         "height": height,
     }
     response = HttpResponse(compact_json(body), content_type="application/json")
-    return conditional(request, response, last_modified=payload["updated_at"])  # type: ignore[arg-type]
+    return conditional(request, response, last_modified=payload["updated_at"])

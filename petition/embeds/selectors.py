@@ -2,6 +2,7 @@
 widget, oEmbed, the OpenGraph image), cached so that a warm request reads no database."""
 
 import time
+from typing import TypedDict
 
 from django.conf import settings
 
@@ -14,7 +15,23 @@ from ..selectors import letter_signature_counts
 SEEN_SECONDS = 24 * 3600
 
 
-def _stable_updated_at(slug: str, figures: dict[str, object]) -> int:
+class CountFigures(TypedDict):
+    """A public letter's figures as every embed shows them (count.json serves them as is)."""
+
+    slug: str
+    title: str
+    count: int
+    goal: int | None
+    status: str
+    url: str
+    language: str
+
+
+class CountPayload(CountFigures):
+    updated_at: int  # when these figures were first seen, in Unix seconds
+
+
+def _stable_updated_at(slug: str, figures: CountFigures) -> int:
     """When these public figures were first seen, so ETags and Last-Modified stay put
     while nothing changes, instead of moving every time the short cache expires."""
     key = f"embed:seen:{slug}"
@@ -26,11 +43,11 @@ def _stable_updated_at(slug: str, figures: dict[str, object]) -> int:
     return now
 
 
-def _payload_from_database(slug: str) -> dict[str, object] | str:
+def _payload_from_database(slug: str) -> CountPayload | str:
     letter = Letter.objects.public().filter(slug=slug).first()
     if letter is None:
         return MISSING
-    figures: dict[str, object] = {
+    figures: CountFigures = {
         "slug": letter.slug,
         "title": letter.title,
         "count": letter_signature_counts([letter.pk])[letter.pk],
@@ -42,7 +59,7 @@ def _payload_from_database(slug: str) -> dict[str, object] | str:
     return {**figures, "updated_at": _stable_updated_at(slug, figures)}
 
 
-def count_payload(slug: str) -> dict[str, object] | None:
+def count_payload(slug: str) -> CountPayload | None:
     """The public count of a letter, or None if there is no such public letter."""
     payload = cached_twice(f"embed:count:{slug}", lambda: _payload_from_database(slug))
-    return None if payload == MISSING else payload  # type: ignore[return-value]
+    return None if isinstance(payload, str) else payload  # the only string is MISSING

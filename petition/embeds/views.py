@@ -9,7 +9,6 @@ import contextlib
 import functools
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
@@ -25,7 +24,7 @@ from core.output import without_controls, xml_chars
 from core.progress import goal_percent
 from letters.models import Letter
 
-from .selectors import count_payload
+from .selectors import CountPayload, count_payload
 
 
 def _not_found_json() -> HttpResponse:
@@ -39,7 +38,7 @@ def count_json(request: HttpRequest, slug: str) -> HttpResponse:
     if payload is None:
         return _not_found_json()
     response = HttpResponse(compact_json(payload), content_type="application/json")
-    return conditional(request, response, last_modified=payload["updated_at"])  # type: ignore[arg-type]
+    return conditional(request, response, last_modified=payload["updated_at"])
 
 
 def _text_width(text: str) -> int:
@@ -59,15 +58,23 @@ BADGE = """<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" r
 </g></svg>"""
 
 
-def _badge_value(payload: dict[str, object], with_goal: bool, language: str) -> str:
+def _goal_reached(payload: CountPayload) -> bool:
+    goal = payload["goal"]
+    if not goal:
+        return False
+    return payload["count"] >= goal
+
+
+def _badge_value(payload: CountPayload, with_goal: bool, language: str) -> str:
     """The count (and goal) grouped as `language` writes numbers: 12,345 or 12 345."""
     with translation.override(language):
 
-        def grouped(number: object) -> str:
+        def grouped(number: int) -> str:
             return formats.number_format(number, use_l10n=True, force_grouping=True)
 
-        if with_goal and payload.get("goal"):
-            return f"{grouped(payload['count'])} / {grouped(payload['goal'])}"
+        goal = payload["goal"]
+        if with_goal and goal:
+            return f"{grouped(payload['count'])} / {grouped(goal)}"
         return grouped(payload["count"])
 
 
@@ -88,7 +95,7 @@ def badge_svg(request: HttpRequest, slug: str) -> HttpResponse:
         )
     language = _language(request.GET.get("lang", ""), str(payload["language"]))
     value = _badge_value(payload, request.GET.get("goal") in {"1", "true", "yes"}, language)
-    reached = bool(payload.get("goal")) and payload["count"] >= payload["goal"]  # type: ignore[operator]
+    reached = _goal_reached(payload)
     label_width, value_width = _text_width(label), _text_width(value)
     svg = BADGE.format(
         width=label_width + value_width,
@@ -101,7 +108,7 @@ def badge_svg(request: HttpRequest, slug: str) -> HttpResponse:
         color="#2e7d32" if reached else "#1f4fd1",
     )
     response = HttpResponse(svg.encode(), content_type="image/svg+xml; charset=utf-8")
-    return conditional(request, response, last_modified=payload["updated_at"])  # type: ignore[arg-type]
+    return conditional(request, response, last_modified=payload["updated_at"])
 
 
 @public_get
@@ -110,7 +117,7 @@ def shields_json(request: HttpRequest, slug: str) -> HttpResponse:
     payload = count_payload(slug)
     if payload is None:
         return _not_found_json()
-    reached = bool(payload.get("goal")) and payload["count"] >= payload["goal"]  # type: ignore[operator]
+    reached = _goal_reached(payload)
     body = {
         "schemaVersion": 1,
         "label": "signatures",
@@ -121,7 +128,7 @@ def shields_json(request: HttpRequest, slug: str) -> HttpResponse:
         "cacheSeconds": 300,
     }
     response = HttpResponse(compact_json(body), content_type="application/json")
-    return conditional(request, response, last_modified=payload["updated_at"])  # type: ignore[arg-type]
+    return conditional(request, response, last_modified=payload["updated_at"])
 
 
 # --- the iframe widget ---------------------------------------------------------------
@@ -176,7 +183,7 @@ def widget_options(query: QueryDict, *, letter_language: str) -> WidgetOptions:
     )
 
 
-def widget_context(payload: dict[str, Any], options: WidgetOptions) -> dict[str, object]:
+def widget_context(payload: CountPayload, options: WidgetOptions) -> dict[str, object]:
     count, goal = payload["count"], payload["goal"]
     return {
         "slug": payload["slug"],
@@ -193,13 +200,13 @@ def widget_context(payload: dict[str, Any], options: WidgetOptions) -> dict[str,
     }
 
 
-def _widget_body(payload: dict[str, Any], options: WidgetOptions) -> bytes:
+def _widget_body(payload: CountPayload, options: WidgetOptions) -> bytes:
     """The rendered page, kept a second in the process: under load many hosts ask for the
     same few variants."""
     key = "embed:widget:{}:{}:{}:{}:{:d}".format(payload["slug"], *vars(options).values())
     hit = local_get(key)
-    if hit is not None and hit[0] == payload:  # type: ignore[index]
-        return hit[1]  # type: ignore[index]
+    if hit is not None and hit[0] == payload:
+        return hit[1]
     with translation.override(options.lang):
         # No request here on purpose: nothing may reach for the session, the user or a
         # CSRF token, which would set a cookie or add Vary: Cookie.
@@ -243,7 +250,7 @@ def _loader_source() -> bytes:
     path = finders.find("embed/loader.js")
     if not path:
         raise FileNotFoundError("static/embed/loader.js is missing from the static files")
-    with open(path, "rb") as source:  # type: ignore[arg-type]
+    with open(path, "rb") as source:
         return source.read()
 
 

@@ -69,7 +69,7 @@ def _blocks_from_database() -> list[tuple[str, str, int | None]]:
 
 def _blocks() -> list[tuple[str, str, int | None]]:
     """The block list: a few seconds in this process, a minute in the shared cache."""
-    return cached_twice(  # type: ignore[return-value]
+    return cached_twice(
         BLOCKS_CACHE_KEY,
         _blocks_from_database,
         shared_seconds=BLOCKS_SHARED_SECONDS,
