@@ -56,7 +56,8 @@ def dkim_sign_bytes(message: bytes) -> bytes:
 class SmtpBackend(smtp.EmailBackend):
     def _send(self, email_message: Any) -> bool:
         if not settings.DKIM_PRIVATE_KEY:
-            return bool(super()._send(email_message))
+            # _send is Django's, missing from the stubs.
+            return bool(super()._send(email_message))  # type: ignore[misc]
         if not email_message.recipients():
             return False
         encoding = email_message.encoding or settings.DEFAULT_CHARSET

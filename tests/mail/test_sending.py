@@ -67,7 +67,7 @@ class RefusingSink(SmtpSink):
 
     refusals: dict[str, str]
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # type: ignore[no-untyped-def]
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
         if address in self.refusals:
             return self.refusals[address]
         envelope.rcpt_tos.append(address)
@@ -161,7 +161,7 @@ def test_smtp_mail_is_dkim_signed_when_a_key_is_configured(
     raw: list[bytes] = []
     original = RefusingSink.handle_DATA
 
-    async def keep_raw(self, server, session, envelope):  # type: ignore[no-untyped-def]
+    async def keep_raw(self, server, session, envelope):
         raw.append(envelope.original_content)
         return await original(self, server, session, envelope)
 
