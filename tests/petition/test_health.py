@@ -3,6 +3,7 @@
 import json
 import logging
 import time
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
@@ -30,12 +31,19 @@ def test_health_reports_a_stale_worker_as_degraded_but_keeps_serving(
 def test_health_reports_a_worker_seen_recently(client: Client, settings) -> None:
     settings.REDIS_URL = "redis://cache.example:6379/0"
     cache.set(health.HEARTBEAT_KEY, time.time() - 3)
+    cache.set(f"{health.HEARTBEAT_KEY}:signing", time.time() - 3)
+    cache.set(f"{health.HEARTBEAT_KEY}:bulk", time.time() - 200)
     report = client.get("/health/").json()
     assert report == {
         "status": "ok",
         "database": "up",
         "redis": "up",
         "worker": {"status": "ok", "last_seen_seconds": 3},
+        "queues": {
+            "signing": {"status": "ok", "last_seen_seconds": 3},
+            "bulk": {"status": "ok", "last_seen_seconds": 200},
+            "mail": {"status": "unknown"},
+        },
         "mail": {
             "queued": 0,
             "oldest_queued_seconds": None,
@@ -54,14 +62,28 @@ def test_health_says_when_no_worker_was_ever_seen(client: Client, settings) -> N
 def test_a_task_in_a_worker_records_the_heartbeat(monkeypatch: pytest.MonkeyPatch) -> None:
     from config.celery import app
 
-    monkeypatch.setattr(health, "_last_beat", 0.0)
+    monkeypatch.setattr(health, "_last_beat", {})
+    task = SimpleNamespace(request=SimpleNamespace(delivery_info={"routing_key": "bulk"}))
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
     try:
-        health._worker_heartbeat()
+        health._worker_heartbeat(task=task)
     finally:
         app.conf.task_always_eager = eager
     assert time.time() - cache.get(health.HEARTBEAT_KEY) < 5
+    assert time.time() - cache.get(f"{health.HEARTBEAT_KEY}:bulk") < 5
+    assert cache.get(f"{health.HEARTBEAT_KEY}:signing") is None
+
+
+def test_a_dead_bulk_worker_shows_while_the_signing_worker_runs(client: Client, settings) -> None:
+    settings.REDIS_URL = "redis://cache.example:6379/0"
+    cache.set(health.HEARTBEAT_KEY, time.time() - 1)
+    cache.set(f"{health.HEARTBEAT_KEY}:signing", time.time() - 1)
+    cache.set(f"{health.HEARTBEAT_KEY}:bulk", time.time() - 4000)
+    report = client.get("/health/").json()
+    assert report["status"] == "degraded"
+    assert report["queues"]["bulk"]["status"] == "stale"
+    assert report["queues"]["signing"]["status"] == "ok"
 
 
 def _success_record(name: str, result: object) -> logging.LogRecord:
