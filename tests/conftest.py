@@ -10,6 +10,7 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 from django.core.cache import cache
+from pytest_django import Settings
 
 from config.celery import app as celery_app
 
@@ -22,13 +23,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
     script = Path(__file__).resolve().parent.parent / "scripts" / "compile_messages.py"
     spec = importlib.util.spec_from_file_location("compile_messages", script)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.compile_all([script.parent.parent / "locale"])
 
 
 @pytest.fixture(autouse=True)
-def _plain_static_storage(settings: pytest.FixtureRequest) -> None:
+def _plain_static_storage(settings: Settings) -> None:
     # Production serves hashed static names from a collected manifest; unit tests render
     # templates without running collectstatic first.
     settings.STORAGES = {
@@ -38,7 +40,7 @@ def _plain_static_storage(settings: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hasher(request: pytest.FixtureRequest, settings: pytest.FixtureRequest) -> None:
+def _fast_password_hasher(request: pytest.FixtureRequest, settings: Settings) -> None:
     # PBKDF2 is slow on purpose; the tests that need no real server hash with MD5. The stack
     # tests log in through gunicorn, which keeps the production hashers, so they keep them too.
     if not request.node.get_closest_marker("services"):
@@ -99,7 +101,7 @@ class SmtpSink:
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         message = message_from_bytes(envelope.content, policy=policy.default)  # type: ignore[attr-defined]
         with self.received:
-            self.messages.append(message)  # type: ignore[arg-type]
+            self.messages.append(message)
             self.received.notify_all()
         return "250 OK"
 

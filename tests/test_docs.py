@@ -25,6 +25,7 @@ OTHER_READERS = ["Makefile", "docker-compose.yml", "Dockerfile", ".ci/run", "scr
 
 def _hooks():
     spec = importlib.util.spec_from_file_location("docs_hooks", DOCS / "hooks.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -78,6 +78,7 @@ def test_no_task_outlasts_the_brokers_visibility_timeout() -> None:
     # Past it Redis hands an unacknowledged task to another worker while it still runs.
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     for name, task in project_tasks().items():
+        assert task.time_limit is not None, name
         assert 2 * task.time_limit < visibility, name
 
 

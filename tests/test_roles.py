@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from letters.models import AuditEntry, Letter, LetterRole, LetterTranslation, NamedSignatory
 from tests.factories import LetterFactory, LetterRoleFactory, SignatureFactory, UserFactory
+from tests.responses import TestResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +74,7 @@ def _url(route: str, letter: Letter) -> tuple[str, bool]:
     return "/" + url, real
 
 
-def _request(client: Client, url: str) -> int:
+def _request(client: Client, url: str) -> TestResponse:
     response = client.get(url)
     if response.status_code == 405:
         response = client.post(url, {})

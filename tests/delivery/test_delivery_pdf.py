@@ -21,6 +21,7 @@ from tests.factories import (
     NamedSignatoryFactory,
     SignatureFactory,
 )
+from tests.responses import TestResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +85,7 @@ def pdf_text(data: bytes, *, first: int = 3) -> tuple[int, str]:
     return len(pages), "\n".join(page.extract_text() for page in chosen)
 
 
-def request_pdf(client: Client, letter: Letter, capture: Callable) -> object:
+def request_pdf(client: Client, letter: Letter, capture: Callable) -> TestResponse:
     with capture(execute=True):
         return client.post(f"/letters/{letter.slug}/delivery/")
 
@@ -112,7 +113,7 @@ def test_owner_requests_a_pdf_and_downloads_it(
     assert download.status_code == 200
     assert download["Content-Type"] == "application/pdf"
     assert download["Content-Disposition"].startswith('attachment; filename="deliver-me-')
-    data = b"".join(download.streaming_content)
+    data = b"".join(download)
     pages, text = pdf_text(data)
 
     assert pages == document.pages > 30

@@ -36,7 +36,8 @@ PAGE_SWEEPS = {
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in PAGE_SWEEPS:
+        module = getattr(item, "module", None)  # collected test functions have one
+        if module is not None and module.__name__.rsplit(".", 1)[-1] in PAGE_SWEEPS:
             item.add_marker(pytest.mark.page_sweep)
 
 

@@ -4,8 +4,8 @@ practices. Each page is also kept as a screenshot. All findings of a run are col
 one failure lists every page that needs work, not only the first."""
 
 import re
-from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -40,7 +40,7 @@ from .test_moderation_in_browser import PASSWORD
 pytestmark = pytest.mark.django_db(transaction=True)
 # Each variant: a viewport and the reader's colour scheme (the site has a dark mode, whose
 # contrast axe checks as well).
-VARIANTS = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "desktop": {"viewport": DESKTOP},
     "mobile": {"viewport": MOBILE},
     "dark": {"viewport": DESKTOP, "color_scheme": "dark"},
@@ -330,7 +330,7 @@ def test_signed_in_pages_have_no_serious_violations(
     audit.assert_clean()
 
 
-def pytest_generate_tests(metafunc: Callable) -> None:
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "variant" in metafunc.fixturenames:
         metafunc.parametrize("variant", list(VARIANTS))
 

@@ -199,7 +199,7 @@ FOCUS_BOX = """() => {
 
 def tab_through(page, *, limit: int = 200) -> list[dict]:
     """Every Tab stop of the page, from the top until focus leaves the document."""
-    stops = []
+    stops: list[dict] = []
     for _ in range(limit):
         page.keyboard.press("Tab")
         box = page.evaluate(FOCUS_BOX)

@@ -7,7 +7,7 @@ any to another origin fails the test. CSP violations are caught twice: Chromium'
 message ("Refused to ...") and the page's `securitypolicyviolation` event.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -79,7 +79,7 @@ def site(settings, live_server) -> SitePages:
 
 
 @pytest.fixture
-def watched(browser, live_server) -> Callable[..., tuple[object, object, Watch]]:
+def watched(browser, live_server) -> Iterator[Callable[..., tuple[object, object, Watch]]]:
     contexts = []
 
     def make(**options: object) -> tuple[object, object, Watch]:

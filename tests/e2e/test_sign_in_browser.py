@@ -41,7 +41,7 @@ def test_sign_confirm_by_email_and_see_the_count_rise(page, live_server, letter:
     expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
 
     assert len(mail.outbox) == 1
-    link = LINK.search(mail.outbox[0].body).group(0)
+    link = LINK.search(str(mail.outbox[0].body)).group(0)
     assert link.startswith(live_server.url)
     page.goto(link)
     assert Signature.objects.get().status == "pending"

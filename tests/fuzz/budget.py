@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 
-BASE = {
+BASE: dict[str, Any] = {
     "deadline": None,
     "derandomize": False,
     "print_blob": True,

@@ -19,7 +19,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # in CI can be replayed exactly with HYPOTHESIS_SEED (or --hypothesis-seed).
     if core.global_force_seed is None:
         seed = os.environ.get("HYPOTHESIS_SEED") or str(random.randrange(2**32))  # noqa: S311
-        core.global_force_seed = int(seed)
+        core.global_force_seed = int(seed)  # type: ignore[assignment]  # typed None upstream
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -17,7 +17,6 @@ from django.core import mail
 from django.core.cache import cache
 from django.db import transaction
 from django.forms import BaseForm, BaseFormSet
-from django.http import HttpResponse
 from django.test import Client
 from django.urls import Resolver404, resolve, reverse
 
@@ -32,6 +31,7 @@ from tests.factories import (
     SignatureFactory,
     UserFactory,
 )
+from tests.responses import TestResponse
 from tests.test_privacy import SitePages, site_pages
 
 # The apps whose rows a refused request must leave exactly as they were: the project's own
@@ -242,7 +242,7 @@ def changed_tables(before: dict[str, list], after: dict[str, list]) -> list[str]
 # --- The check -------------------------------------------------------------------------
 
 
-def bound_forms_with_errors(response: HttpResponse) -> list[str]:
+def bound_forms_with_errors(response: TestResponse) -> list[str]:
     found = []
     for context in response.context or []:
         for values in getattr(context, "dicts", [context]):
@@ -254,14 +254,14 @@ def bound_forms_with_errors(response: HttpResponse) -> list[str]:
     return found
 
 
-def error_messages(response: HttpResponse) -> list[str]:
+def error_messages(response: TestResponse) -> list[str]:
     request = getattr(response, "wsgi_request", None)
     if request is None or not hasattr(request, "_messages"):
         return []
     return [str(m) for m in get_messages(request) if m.level >= messages.ERROR]
 
 
-def refused(response: HttpResponse) -> bool:
+def refused(response: TestResponse) -> bool:
     """The request was turned down: an error status, a form shown again with its errors,
     or a redirect carrying an error message."""
     return (
@@ -311,14 +311,14 @@ def isolated() -> Iterator[None]:
 
 
 def check_request(
-    send: Callable[[], HttpResponse],
+    send: Callable[[], TestResponse],
     capture: Callable[..., Any],
     *,
     before: dict[str, list[tuple[Any, ...]]] | None = None,
     must_store_nothing: bool = False,
     may_change: frozenset[str] = frozenset(),
     allowed: frozenset[int] | set[int] = frozenset(),
-) -> HttpResponse:
+) -> TestResponse:
     """Send one request and hold it to the contract: never a 5xx (the test client raises
     the view's exception, which fails the example with its traceback), and when it is
     refused nothing stored changes and no email leaves."""

@@ -47,7 +47,7 @@ MARKDOWN_UNITS = ("[", "[a", "[^1]", "1. ", "a\n: b\n", "> ", "* ", "`", "<", "&
 
 DIGITS = "0123456789\u00b2\u00b3\u00b9\u0660\u0661\u0662\u0663\u0664\u0665\u096c\u096d\u096e\u096f\uff10\uff11\uff12\uff13\U0001d7ce\U0001d7cf"
 
-_characters = st.characters(exclude_categories=("Cs",))
+_characters = st.characters(exclude_categories=["Cs"])
 
 
 def any_text(max_size: int = 200) -> st.SearchStrategy[str]:

@@ -1,5 +1,7 @@
 """Where staff approve letters, an author's new words on a public letter wait for them."""
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
@@ -11,8 +13,8 @@ from tests.factories import LetterFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def draft_of(letter: Letter, **changes: object) -> LetterDraftData:
-    values = {
+def draft_of(letter: Letter, **changes: Any) -> LetterDraftData:
+    values: dict[str, Any] = {
         "title": letter.title,
         "slug": letter.slug,
         "body": letter.body,
@@ -24,7 +26,7 @@ def draft_of(letter: Letter, **changes: object) -> LetterDraftData:
         "premoderate": letter.premoderate,
     }
     values.update(changes)
-    return LetterDraftData(**values)  # type: ignore[arg-type]
+    return LetterDraftData(**values)
 
 
 @pytest.fixture

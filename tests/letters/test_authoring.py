@@ -1,6 +1,7 @@
 """Writing, previewing, publishing, closing and approving letters in the browser."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -248,7 +249,7 @@ def test_address_taken_by_another_letter_is_refused(owner_client: Client, owner)
 # --- Publish, close, reopen -------------------------------------------------------------
 
 
-def action(client: Client, name: str, letter: Letter, **kwargs: object):
+def action(client: Client, name: str, letter: Letter, **kwargs: Any):
     return client.post(reverse(name, kwargs={"slug": letter.slug}), **kwargs)
 
 

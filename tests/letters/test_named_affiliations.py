@@ -136,7 +136,7 @@ def test_a_verification_email_is_confirmed_by_the_signatory(
     assert outbound.signature_id is None
     assert "list Ada Example among its signatories" in mail.outbox[0].body
 
-    link = path_of(AFFILIATION_LINK.search(mail.outbox[0].body).group(0))
+    link = path_of(AFFILIATION_LINK.search(str(mail.outbox[0].body)).group(0))
     signatory = Client()  # the person at the work address, not signed in
     assert b"Confirm my affiliation" in signatory.get(link).content
     ada.refresh_from_db()

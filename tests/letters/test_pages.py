@@ -29,6 +29,7 @@ def test_home_lists_open_letters_with_their_counts(client: Client, tally) -> Non
 
 def test_home_orders_by_most_signed_or_newest_and_searches(client: Client, tally) -> None:
     quiet = LetterFactory(title="Quiet but newest", recipient="The city council")
+    assert quiet.published_at is not None
     busy = LetterFactory(
         title="Busy and older", published_at=quiet.published_at - timedelta(days=3)
     )

@@ -5,13 +5,13 @@ from collections.abc import Callable
 
 import pytest
 from django.core import mail
-from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
 from letters.models import AuditEntry, Letter, LetterRole, LetterTranslation
 from petition.models import Signature
 from tests.factories import LetterFactory, LetterRoleFactory, SignatureFactory, UserFactory
+from tests.responses import TestResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -230,10 +230,10 @@ def test_script_in_a_translation_is_escaped_or_removed(client: Client, letter: L
 
 
 @pytest.fixture
-def sign(django_capture_on_commit_callbacks: Callable) -> Callable[..., HttpResponse]:
+def sign(django_capture_on_commit_callbacks: Callable) -> Callable[..., TestResponse]:
     """Post the signing form, then run what waits for the commit (the email is sent)."""
 
-    def post(client: Client, letter: Letter, **fields: str) -> HttpResponse:
+    def post(client: Client, letter: Letter, **fields: str) -> TestResponse:
         data = {"name": "Camille Martin", "email": "camille@example.fr", "consent": "on"}
         data.update(fields)
         with django_capture_on_commit_callbacks(execute=True):

@@ -4,6 +4,7 @@ a public changelog with word-level diffs and counts per version."""
 from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -41,7 +42,7 @@ def owner_client(client: Client, owner) -> Client:
 
 
 def edit_form(letter: Letter, **overrides: object) -> dict[str, object]:
-    data = {
+    data: dict[str, object] = {
         "title": letter.title,
         "slug": letter.slug,
         "recipient": letter.recipient,
@@ -58,7 +59,7 @@ def edit_form(letter: Letter, **overrides: object) -> dict[str, object]:
     return data
 
 
-def edit(letter: Letter, user, **changes: object) -> Letter:
+def edit(letter: Letter, user, **changes: Any) -> Letter:
     note = changes.pop("note", "")
     material = changes.pop("material", False)
     fields = {

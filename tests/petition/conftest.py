@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from letters.models import Letter
 from tests.factories import LetterFactory
+from tests.responses import TestResponse
 
 LINK = re.compile(r"https?://\S+/confirm/\S+/")
 
@@ -24,7 +25,7 @@ def form_data(**overrides: object) -> dict[str, object]:
 
 
 def confirm_link(message: mail.EmailMessage) -> str:
-    links = set(LINK.findall(message.body))
+    links = set(LINK.findall(str(message.body)))
     assert len(links) == 1, message.body
     return links.pop()
 
@@ -40,7 +41,7 @@ def letter(db: None) -> Letter:
 def sign(client: Client, django_capture_on_commit_callbacks: Callable) -> Callable[..., object]:
     """POST the signing form and run what was queued after commit (the email task)."""
 
-    def _sign(letter: Letter, **fields: object) -> object:
+    def _sign(letter: Letter, **fields: object) -> TestResponse:
         with django_capture_on_commit_callbacks(execute=True):
             return client.post(reverse("signature_submit", args=[letter.slug]), form_data(**fields))
 
@@ -51,7 +52,7 @@ def sign(client: Client, django_capture_on_commit_callbacks: Callable) -> Callab
 def confirm(
     client: Client, django_capture_on_commit_callbacks: Callable
 ) -> Callable[[str], object]:
-    def _confirm(link: str) -> object:
+    def _confirm(link: str) -> TestResponse:
         path = link.split("://", 1)[1].split("/", 1)[1]
         with django_capture_on_commit_callbacks(execute=True):
             return client.post("/" + path)

@@ -20,6 +20,7 @@ from petition.models import OutboundEmail, Signature
 from petition.signing.tokens import make_manage_token
 from tests.conftest import SmtpSink
 from tests.factories import LetterRoleFactory, SignatureFactory
+from tests.responses import TestResponse
 
 AFFILIATION_LINK = re.compile(r"https?://\S+/affiliations/confirm/[^/\s]+/")
 
@@ -38,7 +39,7 @@ def path_of(link: str) -> str:
 
 
 def affiliation_link(message: mail.EmailMessage) -> str:
-    links = set(AFFILIATION_LINK.findall(message.body))
+    links = set(AFFILIATION_LINK.findall(str(message.body)))
     assert len(links) == 1, message.body
     return links.pop()
 
@@ -59,14 +60,14 @@ def ada(letter: Letter) -> Signature:
 def post(client: Client, django_capture_on_commit_callbacks: Callable) -> Callable[..., object]:
     """POST and run what was queued after commit (the outbox drain, inline here)."""
 
-    def _post(path: str, data: dict[str, object] | None = None) -> object:
+    def _post(path: str, data: dict[str, object] | None = None) -> TestResponse:
         with django_capture_on_commit_callbacks(execute=True):
             return client.post(path, data or {})
 
     return _post
 
 
-def ask(post: Callable, signature: Signature, domain: str, email: str) -> object:
+def ask(post: Callable, signature: Signature, domain: str, email: str) -> TestResponse:
     return post(request_path(signature), {"domain": domain, "email": email})
 
 

@@ -18,7 +18,7 @@ def run_together(count: int, action) -> list[object]:
         pytest.fail("this test needs PostgreSQL (DATABASE_URL)")
     barrier = Barrier(count)
 
-    def worker(n: int) -> object:
+    def worker(n: int) -> Signature | None:
         try:
             barrier.wait()
             return action(n)

@@ -6,7 +6,9 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from pytest_django import Settings
 
+from accounts.models import User
 from letters.models import AuditEntry, Letter, LetterRole
 from petition.models import Signature, SignatureChange
 from petition.moderation.anomalies import letter_flag_anomalies
@@ -33,12 +35,12 @@ def letter() -> Letter:
 
 
 @pytest.fixture
-def moderator(letter: Letter) -> object:
+def moderator(letter: Letter) -> User:
     return LetterRoleFactory(letter=letter, role=LetterRole.Role.MODERATOR).user
 
 
 @pytest.fixture
-def moderator_client(client: Client, moderator: object) -> Client:
+def moderator_client(client: Client, moderator: User) -> Client:
     client.force_login(moderator)
     return client
 
@@ -47,7 +49,7 @@ def verified(letter: Letter, **fields: object) -> Signature:
     return SignatureFactory(letter=letter, verified=True, **fields)
 
 
-def test_rejected_signature_stops_counting(letter: Letter, moderator: object, tally: Callable):
+def test_rejected_signature_stops_counting(letter: Letter, moderator: User, tally: Callable):
     keep, fake = verified(letter), verified(letter, name="Famous Painter")
     tally()
     assert letter_signature_count(letter) == 2
@@ -59,7 +61,7 @@ def test_rejected_signature_stops_counting(letter: Letter, moderator: object, ta
 
 
 def test_hidden_signature_still_counts_but_is_not_listed(
-    letter: Letter, moderator: object, tally: Callable
+    letter: Letter, moderator: User, tally: Callable
 ):
     signature = verified(letter)
     signatures_moderate(letter=letter, actor=moderator, action="hide", signature_ids=[signature.pk])
@@ -69,7 +71,7 @@ def test_hidden_signature_still_counts_but_is_not_listed(
 
 
 def test_premoderated_letter_lists_only_approved_names_but_counts_all(
-    moderator: object, tally: Callable
+    moderator: User, tally: Callable
 ):
     letter = LetterFactory(premoderate=True)
     LetterRoleFactory(letter=letter, user=moderator, role=LetterRole.Role.MODERATOR)
@@ -85,7 +87,7 @@ def test_premoderated_letter_lists_only_approved_names_but_counts_all(
 
 
 def test_bulk_action_with_another_letters_signature_changes_nothing(
-    letter: Letter, moderator: object
+    letter: Letter, moderator: User
 ):
     mine = verified(letter)
     theirs = verified(LetterFactory())
@@ -99,7 +101,7 @@ def test_bulk_action_with_another_letters_signature_changes_nothing(
     assert not AuditEntry.objects.exists()
 
 
-def test_undo_restores_previous_state_and_count(letter: Letter, moderator: object, tally: Callable):
+def test_undo_restores_previous_state_and_count(letter: Letter, moderator: User, tally: Callable):
     hidden, plain = verified(letter), verified(letter)
     signatures_moderate(letter=letter, actor=moderator, action="hide", signature_ids=[hidden.pk])
     entry = signatures_moderate(
@@ -118,7 +120,7 @@ def test_undo_restores_previous_state_and_count(letter: Letter, moderator: objec
     assert entry.undone_by == moderator
 
 
-def test_undo_keeps_a_later_decision(letter: Letter, moderator: object):
+def test_undo_keeps_a_later_decision(letter: Letter, moderator: User):
     signature = verified(letter)
     first = signatures_moderate(
         letter=letter, actor=moderator, action="hide", signature_ids=[signature.pk]
@@ -131,7 +133,7 @@ def test_undo_keeps_a_later_decision(letter: Letter, moderator: object):
     assert signature.moderation == "rejected"
 
 
-def test_an_undone_action_cannot_be_undone_twice(letter: Letter, moderator: object):
+def test_an_undone_action_cannot_be_undone_twice(letter: Letter, moderator: User):
     entry = signatures_moderate(
         letter=letter, actor=moderator, action="hide", signature_ids=[verified(letter).pk]
     )
@@ -141,7 +143,7 @@ def test_an_undone_action_cannot_be_undone_twice(letter: Letter, moderator: obje
 
 
 def test_restoring_a_shadow_banned_signature_sends_its_verification_email(
-    letter: Letter, moderator: object, django_capture_on_commit_callbacks: Callable
+    letter: Letter, moderator: User, django_capture_on_commit_callbacks: Callable
 ):
     banned = SignatureFactory(letter=letter, shadow_reason="rate_ip_letter", emails_sent=0)
     with django_capture_on_commit_callbacks(execute=True):
@@ -171,7 +173,7 @@ def test_invalidation_preview_counts_what_would_change(letter: Letter):
 
 
 def test_invalidation_by_cidr_takes_only_that_range(
-    letter: Letter, moderator: object, django_capture_on_commit_callbacks: Callable
+    letter: Letter, moderator: User, django_capture_on_commit_callbacks: Callable
 ):
     flood(letter, 3)
     outside = verified(letter, ip_address="198.51.100.9")
@@ -205,7 +207,7 @@ def test_invalidation_by_name_pattern_and_time_window(letter: Letter):
     assert invalidation_preview(letter=letter, criteria=criteria)["matching"] == 2
 
 
-def test_invalidation_refuses_when_matches_changed_since_preview(letter: Letter, moderator: object):
+def test_invalidation_refuses_when_matches_changed_since_preview(letter: Letter, moderator: User):
     flood(letter, 2)
     with pytest.raises(ModerationError):
         invalidation_start(
@@ -219,8 +221,8 @@ def test_invalidation_refuses_when_matches_changed_since_preview(letter: Letter,
 
 def test_invalidation_runs_in_batches_and_is_undone_in_batches(
     letter: Letter,
-    moderator: object,
-    settings: object,
+    moderator: User,
+    settings: Settings,
     tally: Callable,
     django_capture_on_commit_callbacks: Callable,
 ):
@@ -249,7 +251,7 @@ def test_invalidation_runs_in_batches_and_is_undone_in_batches(
 
 
 def test_invalidation_run_again_after_a_crash_changes_nothing_twice(
-    letter: Letter, moderator: object, django_capture_on_commit_callbacks: Callable
+    letter: Letter, moderator: User, django_capture_on_commit_callbacks: Callable
 ):
     flood(letter, 3)
     with django_capture_on_commit_callbacks(execute=True):
@@ -284,7 +286,7 @@ def test_bad_invalidation_criteria_are_refused_with_a_message(criteria, field):
 
 
 def test_anomaly_scan_flags_ip_burst_disposable_and_duplicate_names(
-    letter: Letter, settings: object
+    letter: Letter, settings: Settings
 ):
     settings.ANOMALY_BURST_PER_IP = 3
     burst = [verified(letter, ip_address="192.0.2.7") for _ in range(3)]
@@ -305,7 +307,7 @@ def test_anomaly_scan_flags_ip_burst_disposable_and_duplicate_names(
     assert calm.flags == ""
 
 
-def test_domain_burst_ignores_large_providers(letter: Letter, settings: object):
+def test_domain_burst_ignores_large_providers(letter: Letter, settings: Settings):
     settings.ANOMALY_BURST_PER_DOMAIN = 3
     for i in range(3):
         verified(letter, email=f"p{i}@gmail.com")
@@ -316,7 +318,7 @@ def test_domain_burst_ignores_large_providers(letter: Letter, settings: object):
     }
 
 
-def test_watched_name_flags_existing_and_new_signatures(letter: Letter, moderator: object):
+def test_watched_name_flags_existing_and_new_signatures(letter: Letter, moderator: User):
     impostor = verified(letter, name="Famous Painter")
     watched_name_add(letter=letter, actor=moderator, name="famous  painter")
     impostor.refresh_from_db()
@@ -436,7 +438,7 @@ def test_bulk_post_to_an_outside_next_url_stays_on_site(letter: Letter, moderato
     assert response["Location"] == reverse("moderation_queue", args=[letter.slug])
 
 
-def test_bulk_post_without_csrf_token_is_refused(letter: Letter, moderator: object):
+def test_bulk_post_without_csrf_token_is_refused(letter: Letter, moderator: User):
     client = Client(enforce_csrf_checks=True)
     client.force_login(moderator)
     signature = verified(letter)
@@ -482,7 +484,7 @@ def test_invalidation_page_with_malformed_cidr_answers_400_with_a_message(
     assert "CIDR range" in response.content.decode()
 
 
-def test_undo_from_the_log_page(letter: Letter, moderator_client: Client, moderator: object):
+def test_undo_from_the_log_page(letter: Letter, moderator_client: Client, moderator: User):
     signature = verified(letter)
     entry = signatures_moderate(
         letter=letter, actor=moderator, action="reject", signature_ids=[signature.pk]
@@ -547,7 +549,7 @@ def test_user_without_role_gets_404_even_for_a_missing_letter(client: Client):
 
 
 def test_audit_log_shows_a_running_jobs_progress_and_follows_it(
-    letter: Letter, moderator: object, moderator_client: Client
+    letter: Letter, moderator: User, moderator_client: Client
 ) -> None:
     log = reverse("moderation_log", kwargs={"slug": letter.slug})
     quiet = moderator_client.get(log).content.decode()

@@ -8,6 +8,7 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import User
 from letters.models import AuditEntry, Letter, LetterRole
 from petition.models import Signature
 from petition.moderation.selectors import QueueFilter
@@ -31,12 +32,12 @@ def letter() -> Letter:
 
 
 @pytest.fixture
-def moderator(letter: Letter) -> object:
+def moderator(letter: Letter) -> User:
     return LetterRoleFactory(letter=letter, role=LetterRole.Role.MODERATOR).user
 
 
 @pytest.fixture
-def moderator_client(client: Client, moderator: object) -> Client:
+def moderator_client(client: Client, moderator: User) -> Client:
     client.force_login(moderator)
     return client
 
@@ -52,7 +53,7 @@ def post_bulk(client: Client, letter: Letter, **data: object) -> object:
 
 
 def test_all_matching_a_filter_runs_as_one_undoable_job(
-    letter: Letter, moderator: object, tally: Callable, django_capture_on_commit_callbacks
+    letter: Letter, moderator: User, tally: Callable, django_capture_on_commit_callbacks
 ):
     bots = flood(letter, 7)
     honest = SignatureFactory(letter=letter, verified=True, email="ann@example.org")
@@ -80,7 +81,7 @@ def test_all_matching_a_filter_runs_as_one_undoable_job(
 
 
 def test_a_matching_job_leaves_signatures_that_arrived_after_it_started(
-    letter: Letter, moderator: object
+    letter: Letter, moderator: User
 ):
     flood(letter, 3)
     entry = signatures_moderate_matching(
@@ -97,7 +98,7 @@ def test_a_matching_job_leaves_signatures_that_arrived_after_it_started(
 
 
 def test_a_matching_job_walks_in_batches_and_reports_progress(
-    letter: Letter, moderator: object, settings
+    letter: Letter, moderator: User, settings
 ):
     settings.MODERATION_BATCH_SIZE = 2
     flood(letter, 5)
@@ -114,7 +115,7 @@ def test_a_matching_job_walks_in_batches_and_reports_progress(
     assert not Signature.objects.exclude(moderation="approved").exists()
 
 
-def test_all_matching_refuses_when_the_count_changed(letter: Letter, moderator: object):
+def test_all_matching_refuses_when_the_count_changed(letter: Letter, moderator: User):
     flood(letter, 3)
     with pytest.raises(ModerationError, match="now shows 3"):
         signatures_moderate_matching(
@@ -127,7 +128,7 @@ def test_all_matching_refuses_when_the_count_changed(letter: Letter, moderator: 
     assert not AuditEntry.objects.exists()
 
 
-def test_restore_is_not_offered_for_all_matching(letter: Letter, moderator: object):
+def test_restore_is_not_offered_for_all_matching(letter: Letter, moderator: User):
     flood(letter, 2)
     with pytest.raises(ModerationError):
         signatures_moderate_matching(

@@ -13,6 +13,7 @@ from petition.selectors import letter_signature_count
 from petition.selfservice.services import SignatureNotEditable, signature_withdraw
 from petition.signing.tokens import make_manage_token, make_verification_token
 from tests.factories import LetterFactory, SignatureFactory
+from tests.responses import TestResponse
 
 from .conftest import confirm_link
 
@@ -38,7 +39,7 @@ def verified(letter: Letter) -> Signature:
 
 @pytest.fixture
 def post(client: Client, django_capture_on_commit_callbacks: Callable) -> Callable[..., object]:
-    def _post(path: str, data: dict[str, object] | None = None) -> object:
+    def _post(path: str, data: dict[str, object] | None = None) -> TestResponse:
         with django_capture_on_commit_callbacks(execute=True):
             return client.post(path, data or {})
 
@@ -94,7 +95,7 @@ def test_request_form_answers_the_same_whether_or_not_the_address_signed(
     assert {a.status_code for a in answers} == {200}
     assert len({a.content for a in answers}) == 1
     assert [m.to for m in mail.outbox] == [["ada@example.org"]]
-    assert MANAGE_LINK.search(mail.outbox[0].body)
+    assert MANAGE_LINK.search(str(mail.outbox[0].body))
 
 
 def test_request_form_quietly_stops_emailing_one_address_over_its_limit(

@@ -37,7 +37,7 @@ def libpq_env(database: str) -> dict[str, str]:
     }
 
 
-def figures(database: str) -> dict[str, tuple]:
+def figures(database: str) -> dict[str, tuple | None]:
     env = libpq_env(database)
     with psycopg.connect(
         host=env["PGHOST"], port=env["PGPORT"], user=env["PGUSER"],

@@ -62,7 +62,7 @@ def add_public_signatures(letter: Letter, count: int) -> None:
     (seconds, where the ORM would take minutes)."""
     template = SignatureFactory(letter=letter, verified=True, name="Template Signer")
     Signature.objects.filter(pk=template.pk).update(counted=True, show_name=True)
-    columns = [f.column for f in Signature._meta.concrete_fields if not f.primary_key]
+    columns = [f.column for f in Signature._meta.concrete_fields if f.column and not f.primary_key]
     varying = {
         "email": "'bulk' || g || '@example.net'",
         "email_normalized": "'bulk' || g || '@example.net'",
