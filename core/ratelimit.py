@@ -1,13 +1,15 @@
 """The one rate limiter: fixed windows counted in the shared cache.
 
 Limits are named in settings.PETITION_RATE_LIMITS as "count/seconds" ("off" disables one);
-the text is parsed once (and again only when a test overrides the setting).
+the text is parsed once (and again only when a test overrides the setting). Those are the
+defaults: an app may register a provider of overrides (set from the site, stored in its
+database, cached by the provider), for the whole site or for one scope such as a letter.
 """
 
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -50,8 +52,32 @@ def rate_limits() -> Mapping[str, Rate | None]:
     return _parsed(tuple(sorted(settings.PETITION_RATE_LIMITS.items())))
 
 
-def rate_limit(name: str) -> Rate | None:
-    """One named limit; an unknown name is off."""
+# Given a scope (None: the site), the overriding texts by limit name. It must be cheap
+# (cached) and must not raise for an outage of its store.
+RateOverrides = Callable[[int | None], Mapping[str, str]]
+_override_provider: RateOverrides | None = None
+
+
+def rate_overrides_register(provider: RateOverrides | None) -> None:
+    """Let `provider` override the settings' limits (None: back to the settings alone)."""
+    global _override_provider
+    _override_provider = provider
+
+
+def rate_limit(name: str, *, scope: int | None = None) -> Rate | None:
+    """One named limit, as overridden for `scope` if a provider says so; an unknown name
+    is off. An override that does not parse is ignored (logged), never an error."""
+    if _override_provider is not None:
+        try:
+            text = _override_provider(scope).get(name)
+        except Exception:
+            logger.warning("rate limit overrides unavailable; using defaults", exc_info=True)
+            text = None
+        if text is not None:
+            try:
+                return Rate.parse(text)
+            except ValueError:
+                logger.warning("ignoring rate limit override %s=%r", name, text)
     return rate_limits().get(name)
 
 
@@ -95,12 +121,14 @@ def rate_hits(checks: Sequence[tuple[str, Rate]]) -> list[int]:
     return totals
 
 
-def rate_limits_exceeded(checks: Sequence[tuple[str, str]], *, what: str) -> list[str]:
+def rate_limits_exceeded(
+    checks: Sequence[tuple[str, str]], *, what: str, scope: int | None = None
+) -> list[str]:
     """Count one hit against each (limit name, key) and return the names of the limits now
     exceeded, in the order given. Limits that are off are skipped. Fails open: with the
     cache down nothing is exceeded, so an outage never stops honest people (`what` names
-    the limits in the warning logged then)."""
-    active = [(name, key, rate) for name, key in checks if (rate := rate_limit(name))]
+    the limits in the warning logged then). `scope` picks the overrides that apply."""
+    active = [(name, key, rate) for name, key in checks if (rate := rate_limit(name, scope=scope))]
     if not active:
         return []
     try:

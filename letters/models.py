@@ -243,7 +243,7 @@ class NamedSignatory(models.Model):
     # The organization's domain the affiliation was checked against (e.g. example.org).
     affiliation_domain = models.CharField(max_length=253, blank=True)
     affiliation_verification = models.CharField(
-        max_length=10, choices=AffiliationVerification.choices, blank=True, default=""
+        max_length=10, choices=AffiliationVerification, blank=True, default=""
     )
     affiliation_verified_at = models.DateTimeField(null=True, blank=True)
 
@@ -380,6 +380,9 @@ class AuditEntry(models.Model):
         STAFF_ACCESS = "staff_access", _("Opened the letter's team pages as site staff")
         AFFILIATION_UNVERIFY = "affiliation_unverify", _("Withdrew an affiliation's verification")
         DELIVERY_PDF = "delivery_pdf", _("Prepared the delivery PDF")
+        COMMENT_HIDE = "comment_hide", _("Hid signers' comments")
+        COMMENT_SHOW = "comment_show", _("Showed signers' comments again")
+        DEFENCES = "defences", _("Changed the defences against floods")
 
     class State(models.TextChoices):
         DONE = "done", _("Done")
@@ -432,5 +435,7 @@ UNDOABLE_ACTIONS = frozenset(
         AuditEntry.Action.REJECT,
         AuditEntry.Action.RESTORE,
         AuditEntry.Action.INVALIDATE,
+        AuditEntry.Action.COMMENT_HIDE,
+        AuditEntry.Action.COMMENT_SHOW,
     }
 )

@@ -5,7 +5,12 @@ class PetitionConfig(AppConfig):
     name = "petition"
 
     def ready(self) -> None:
+        from core.ratelimit import rate_overrides_register
+
         from . import health  # noqa: F401  (connects the worker heartbeat to Celery's signal)
+        from .moderation.defences import defence_overrides
         from .outbox import outbox_register_with_mail
 
         outbox_register_with_mail()
+        # Rate limits set from the site override the environment's defaults.
+        rate_overrides_register(defence_overrides)

@@ -469,3 +469,34 @@ class Block(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.value}"
+
+
+class DefenceOverride(models.Model):
+    """A defence set from the site, over the environment's default: a rate limit (one of
+    PETITION_RATE_LIMITS, as "count/seconds" or "off") or the under-attack mode ("on"),
+    for the whole site (no letter) or one letter. Read through a short cache, so a change
+    takes effect within seconds, without a restart."""
+
+    UNDER_ATTACK = "under_attack"
+
+    letter = models.ForeignKey(
+        Letter, null=True, blank=True, on_delete=models.CASCADE, related_name="defences"
+    )
+    name = models.CharField(max_length=40)
+    value = models.CharField(max_length=40)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(letter__isnull=True), name="defence_unique_site_wide"
+            ),
+            models.UniqueConstraint(
+                fields=["letter", "name"],
+                condition=Q(letter__isnull=False),
+                name="defence_unique_per_letter",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value} ({self.letter_id or 'site'})"

@@ -13,5 +13,6 @@ urlpatterns = [
     path("log/<int:entry_id>/", views.audit_entry_view, name="moderation_entry"),
     path("log/<int:entry_id>/undo/", views.audit_undo_view, name="moderation_undo"),
     path("watch/", views.watch_list_view, name="moderation_watch"),
+    path("defences/", views.defences_view, name="moderation_defences"),
     path("export.csv", views.export_csv_view, name="moderation_export_csv"),
 ]

@@ -4,6 +4,7 @@ log and export. Every view is for the letter's team only (letters.permissions)."
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import (
@@ -28,9 +29,19 @@ from letters.models import AuditEntry, Letter
 from letters.permissions import ANY_ROLE, OWNER, letter_role_required
 
 from ..exports import signatures_csv
-from ..models import WatchedName
+from ..models import Block, DefenceOverride, WatchedName
 from ..outbox import signatures_with_bounced_email
 from ..selectors import letter_signature_count
+from .defences import (
+    LETTER_LIMITS,
+    UNDER_ATTACK,
+    UNDER_ATTACK_LIMITS,
+    DefenceError,
+    defence_block_add,
+    defence_block_remove,
+    defence_overrides,
+    defence_set,
+)
 from .forms import BulkActionForm, InvalidationForm, QueueFilterForm, WatchedNameForm
 from .selectors import (
     QueueFilter,
@@ -319,3 +330,98 @@ def export_csv_view(request: HttpRequest, letter: Letter, role: str) -> Streamin
     response["Content-Disposition"] = f'attachment; filename="{letter.slug}-{stamp}.csv"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def _defences_context(letter: Letter, user: Any) -> dict[str, Any]:
+    overrides = defence_overrides(letter.pk)
+    own = dict(DefenceOverride.objects.filter(letter=letter).values_list("name", "value"))
+    site = dict(DefenceOverride.objects.filter(letter__isnull=True).values_list("name", "value"))
+    defaults = settings.PETITION_RATE_LIMITS
+    letter_limits = [
+        {
+            "name": name,
+            "default": site.get(name, defaults.get(name, "")),
+            "own": own.get(name, ""),
+            "effective": overrides.get(name, defaults.get(name, "")),
+        }
+        for name in LETTER_LIMITS
+    ]
+    context: dict[str, Any] = {
+        "under_attack": overrides.get(UNDER_ATTACK) == "on",
+        "attack_own": own.get(UNDER_ATTACK) == "on",
+        "attack_site": site.get(UNDER_ATTACK) == "on",
+        "attack_limits": UNDER_ATTACK_LIMITS,
+        "letter_limits": letter_limits,
+        "letter_blocks": Block.objects.filter(letter=letter).order_by("kind", "value"),
+        "block_kinds": Block.Kind.choices,
+        "is_staff": user.is_staff,
+    }
+    if user.is_staff:
+        context["site_limits"] = [
+            {"name": name, "default": default, "own": site.get(name, "")}
+            for name, default in sorted(defaults.items())
+        ]
+        context["site_blocks"] = Block.objects.filter(letter__isnull=True).order_by("kind", "value")
+    return context
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@letter_role_required(OWNER)
+def defences_view(request: HttpRequest, letter: Letter, role: str) -> HttpResponse:
+    """Rate limits, blocks and the under-attack mode of this letter (and, for site staff,
+    of the whole site), changed from the site and in effect within seconds."""
+    status = 200
+    if request.method == "POST":
+        op = request.POST.get("op", "")
+        site_wide = request.POST.get("site") == "1"
+        try:
+            if op == "attack":
+                changed = defence_set(
+                    letter=letter,
+                    actor=request.user,
+                    name=UNDER_ATTACK,
+                    value=request.POST.get("value", ""),
+                    site_wide=site_wide,
+                )
+                on = request.POST.get("value") == "on"
+                if changed:
+                    messages.success(
+                        request,
+                        _("Under-attack mode is on.") if on else _("Under-attack mode is off."),
+                    )
+            elif op == "limit":
+                defence_set(
+                    letter=letter,
+                    actor=request.user,
+                    name=request.POST.get("name", ""),
+                    value=request.POST.get("value", "")[:40],
+                    site_wide=site_wide,
+                )
+                messages.success(request, _("Saved. The new limit applies within seconds."))
+            elif op == "block_add":
+                defence_block_add(
+                    letter=letter,
+                    actor=request.user,
+                    kind=request.POST.get("kind", ""),
+                    value=request.POST.get("value", "")[:255],
+                    note=request.POST.get("note", ""),
+                    site_wide=site_wide,
+                )
+                messages.success(request, _("Blocked."))
+            elif op == "block_remove":
+                try:
+                    block_id = parse_int(request.POST.get("block", ""), name="block")
+                except BadParameter:
+                    raise DefenceError(_("That block is not there (any more).")) from None
+                defence_block_remove(letter=letter, actor=request.user, block_id=block_id)
+                messages.success(request, _("Block lifted."))
+            else:
+                raise DefenceError(_("Unknown change."))
+        except DefenceError as error:
+            messages.error(request, str(error))
+            status = 400
+        else:
+            return redirect("moderation_defences", slug=letter.slug)
+    context = _team_context(letter, role, "defences") | _defences_context(letter, request.user)
+    return render(request, "petition/moderation/defences.html", context, status=status)

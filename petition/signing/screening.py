@@ -52,7 +52,7 @@ def client_ip(request: HttpRequest) -> str | None:
     proxies = _trusted_proxies(",".join(settings.TRUSTED_PROXIES))
     if remote is None or not any(remote in net for net in proxies):
         return str(remote) if remote else None
-    hops = [h for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    hops = [h for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
     for hop in reversed(hops):
         address = _parse_ip(hop)
         if address is None:
@@ -128,7 +128,7 @@ def screen_signature(
             ("ip_site", f"ip-site:{group}"),
         ]
     checks.append(("email", f"email:{email_normalized}"))
-    exceeded = rate_limits_exceeded(checks, what="signing")
+    exceeded = rate_limits_exceeded(checks, what="signing", scope=letter.pk)
     if "ip_hard" in exceeded:
         return Screening(store=False)
     if honeypot:
