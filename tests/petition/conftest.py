@@ -14,7 +14,7 @@ LINK = re.compile(r"https?://\S+/confirm/\S+/")
 
 
 def form_data(**overrides: object) -> dict[str, object]:
-    data = {
+    data: dict[str, object] = {
         "name": "Ada Example",
         "email": "ada@example.org",
         "show_name": "on",

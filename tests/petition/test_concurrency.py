@@ -1,7 +1,9 @@
 """Races that only a real PostgreSQL shows: row locks and the unique constraint."""
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
+from typing import Any
 
 import pytest
 from django.db import connection, connections
@@ -13,12 +15,12 @@ from tests.factories import LetterFactory
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-def run_together(count: int, action) -> list[object]:
+def run_together(count: int, action: Callable[[int], Any]) -> list[Any]:
     if connection.vendor != "postgresql":
         pytest.fail("this test needs PostgreSQL (DATABASE_URL)")
     barrier = Barrier(count)
 
-    def worker(n: int) -> Signature | None:
+    def worker(n: int) -> Any:
         try:
             barrier.wait()
             return action(n)
