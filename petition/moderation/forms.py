@@ -8,7 +8,7 @@ from core.params import BadParameter, StrictIntegerField, parse_int
 from core.text import PlainTextField, TextKind
 
 from ..selectors import QUEUE_STATES
-from .services import BULK_ACTIONS, MATCHING_ACTIONS, InvalidationCriteria
+from .services import BULK_ACTIONS, COMMENT_ACTIONS, MATCHING_ACTIONS, InvalidationCriteria
 
 STATE_LABELS = {
     "all": _("All"),
@@ -45,7 +45,7 @@ class BulkActionForm(forms.Form):
     every one on the page, or every one the queue's filter shows (a background job)."""
 
     SCOPES = ("selected", "page", "matching")
-    action = forms.ChoiceField(choices=[(a, a) for a in BULK_ACTIONS])
+    action = forms.ChoiceField(choices=[(a, a) for a in (*BULK_ACTIONS, *COMMENT_ACTIONS)])
     scope = forms.ChoiceField(choices=[(s, s) for s in SCOPES], required=False)
     signature_ids = forms.CharField(required=False)
     page_ids = forms.CharField(required=False, max_length=20000)

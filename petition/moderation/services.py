@@ -28,6 +28,7 @@ from letters.models import AuditEntry, Letter
 from ..counting import tally_soon
 from ..models import COUNTING_MODERATION, OutboundEmail, Signature, SignatureChange, WatchedName
 from ..outbox import outbox_enqueue
+from ..selectors import letter_public_choices_forget
 from ..signing.services import block_value_normalize
 from .anomalies import watched_names_flag
 from .selectors import QueueFilter, queue_count, queue_queryset
@@ -118,6 +119,62 @@ def signatures_moderate(
             if row.status == Signature.Status.PENDING and row.emails_sent == 0:
                 outbox_enqueue(row, OutboundEmail.Kind.VERIFY)
         _after_change()
+    return entry
+
+
+# Comment actions a moderator takes on selected signatures, and the comment_hidden each sets.
+COMMENT_ACTIONS: dict[str, tuple[str, bool]] = {
+    "hide_comment": (Action.COMMENT_HIDE, True),
+    "show_comment": (Action.COMMENT_SHOW, False),
+}
+
+
+def signature_comments_set(
+    *, letter: Letter, actor: Any, action: str, signature_ids: list[int], note: str = ""
+) -> AuditEntry:
+    """Hide signers' comments (the names stay listed) or show them again, as one audited,
+    undoable action. Raises ModerationError, changing nothing, if an id is not a signature
+    of this letter."""
+    if action not in COMMENT_ACTIONS:
+        raise ModerationError(_("Unknown action."))
+    ids = sorted(set(signature_ids))
+    if not ids:
+        raise ModerationError(_("Select at least one signature."))
+    if len(ids) > MAX_SELECTED:
+        raise ModerationError(
+            _("Select at most %(max)d signatures at a time.") % {"max": MAX_SELECTED}
+        )
+    audit_action, hidden = COMMENT_ACTIONS[action]
+    with transaction.atomic():
+        rows = list(
+            Signature.objects.select_for_update()
+            .filter(letter=letter, pk__in=ids)
+            .only("pk", "moderation", "shadow_reason", "comment_hidden")
+        )
+        if len(rows) != len(ids):
+            raise ModerationError(
+                _("%(n)d of the selected signatures are not on this letter; nothing was changed.")
+                % {"n": len(ids) - len(rows)}
+            )
+        changed = [row for row in rows if row.comment_hidden != hidden]
+        entry = audit_record(
+            letter=letter,
+            actor=actor,
+            action=audit_action,
+            signature_count=len(changed),
+            detail={"comment_hidden": hidden, "selected": len(ids), "note": note[:500]},
+        )
+        SignatureChange.objects.bulk_create(
+            SignatureChange(
+                entry=entry,
+                signature=row,
+                previous_moderation=row.moderation,
+                previous_shadow_reason=row.shadow_reason,
+            )
+            for row in changed
+        )
+        Signature.objects.filter(pk__in=[row.pk for row in changed]).update(comment_hidden=hidden)
+        letter_public_choices_forget(letter.pk)
     return entry
 
 
@@ -415,6 +472,7 @@ def audit_undo_run(*, entry_id: int) -> int:
     if entry.state != AuditEntry.State.UNDOING:
         return 0
     applied = entry.detail.get("moderation", "")
+    comment_hidden = entry.detail.get("comment_hidden")
     restored = 0
     last_id = 0
     while True:
@@ -430,6 +488,13 @@ def audit_undo_run(*, entry_id: int) -> int:
                 break
             last_id = changes[-1][0]
             previous = {sid: (mod, shadow) for _, sid, mod, shadow in changes}
+            if comment_hidden is not None:
+                # A comment action flipped comment_hidden; flip back where it still holds.
+                restored += Signature.objects.filter(
+                    pk__in=list(previous), comment_hidden=comment_hidden
+                ).update(comment_hidden=not comment_hidden)
+                letter_public_choices_forget(entry.letter_id)
+                continue
             # Only signatures still as this action left them; a later decision stands.
             rows = list(
                 Signature.objects.select_for_update()

@@ -52,11 +52,13 @@ from .selectors import (
     signatures_breakdown,
 )
 from .services import (
+    COMMENT_ACTIONS,
     ModerationError,
     audit_undo,
     invalidation_preview,
     invalidation_queryset,
     invalidation_start,
+    signature_comments_set,
     signatures_moderate,
     signatures_moderate_matching,
     watched_name_add,
@@ -147,6 +149,14 @@ def moderation_bulk_view(request: HttpRequest, letter: Letter, role: str) -> Htt
                 action=data["action"],
                 queue_filter=QueueFilter(state=data["state"], search=data["q"]),
                 expected=data["expected"],
+                note=data["note"],
+            )
+        elif data["action"] in COMMENT_ACTIONS:
+            entry = signature_comments_set(
+                letter=letter,
+                actor=request.user,
+                action=data["action"],
+                signature_ids=data["signature_ids"],
                 note=data["note"],
             )
         else:

@@ -287,3 +287,31 @@ def test_invalidation_csv_with_bad_criteria_is_a_400(
 def test_invalidation_csv_is_for_the_team_only(letter: Letter, client: Client):
     url = reverse("moderation_invalidate_csv", kwargs={"slug": letter.slug})
     assert client.get(url, {"domain": "flood.example"}).status_code in (302, 403, 404)
+
+
+def test_a_moderator_hides_a_comment_keeps_the_name_and_can_undo(
+    letter: Letter, moderator: object, moderator_client: Client
+):
+    signature = SignatureFactory(
+        letter=letter, verified=True, name="Kim", comment="Buy cheap pills", show_comment=True
+    )
+    html = moderator_client.get(
+        reverse("moderation_queue", kwargs={"slug": letter.slug})
+    ).content.decode()
+    assert f'form="row-{signature.pk}" name="action" value="hide_comment"' in html
+    post_bulk(moderator_client, letter, action="hide_comment", signature=str(signature.pk))
+    signature.refresh_from_db()
+    assert signature.comment_hidden and signature.moderation == ""
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.COMMENT_HIDE)
+    assert entry.signature_count == 1 and entry.is_undoable
+    audit_undo(entry=entry, actor=moderator)
+    signature.refresh_from_db()
+    assert not signature.comment_hidden
+
+
+def test_showing_a_comment_again_is_audited(letter: Letter, moderator_client: Client):
+    signature = SignatureFactory(letter=letter, comment="fine", comment_hidden=True)
+    post_bulk(moderator_client, letter, action="show_comment", signature=str(signature.pk))
+    signature.refresh_from_db()
+    assert not signature.comment_hidden
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.COMMENT_SHOW).exists()
