@@ -243,9 +243,12 @@ def _published_message(letter: Letter) -> str:
 
 
 letter_publish_view = _status_action(letter_publish, _published_message)
-letter_close_view = _status_action(letter_close, _("Closed. The letter takes no more signatures."))
+# Messages are translated per request, in the reader's language, not once at import.
+letter_close_view = _status_action(
+    letter_close, lambda letter: _("Closed. The letter takes no more signatures.")
+)
 letter_reopen_view = _status_action(
-    letter_reopen, _("Reopened. The letter takes signatures again.")
+    letter_reopen, lambda letter: _("Reopened. The letter takes signatures again.")
 )
 
 

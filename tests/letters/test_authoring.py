@@ -487,3 +487,17 @@ def test_a_bidi_control_in_the_organiser_is_refused(owner_client: Client, owner)
     assert response.status_code == 400
     owner.letter.refresh_from_db()
     assert owner.letter.organiser_name == ""
+
+
+def test_status_messages_speak_the_owners_language(owner_client: Client, owner) -> None:
+    letter = owner.letter
+    letter.status = Letter.Status.OPEN
+    letter.save(update_fields=["status"])
+    response = owner_client.post(
+        reverse("letter_close", kwargs={"slug": letter.slug}),
+        HTTP_ACCEPT_LANGUAGE="fr",
+        follow=True,
+    )
+    assert "Closed. The letter takes no more signatures." not in response.content.decode()
+    letter.refresh_from_db()
+    assert letter.status == Letter.Status.CLOSED
