@@ -85,6 +85,35 @@ def _proc_stat(pid: str) -> tuple[str, int, int, float] | None:
     return comm, pgrp, started, cpu
 
 
+# PostgreSQL's own processes, shared by every database of the cluster; any other
+# "postgres: user database host activity" title is a backend serving one database.
+POSTGRES_SHARED = (
+    "checkpointer", "background writer", "walwriter", "autovacuum launcher",
+    "logical replication launcher", "archiver", "stats", "walsender", "parallel worker",
+)  # fmt: skip
+
+
+def postgres_database(pid: str) -> str | None:
+    """The database a PostgreSQL process works for, or None for the cluster's own ones."""
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not title.startswith("postgres: "):
+        return None  # the postmaster
+    title = title.removeprefix("postgres: ").strip()
+    first, _, rest = title.partition(" ")
+    if first.endswith(":"):  # cluster_name, as Debian sets it: "postgres: 15/main: ..."
+        title = rest.strip()
+    if title.startswith("autovacuum worker"):
+        words = title.split()
+        return words[2] if len(words) > 2 else None
+    if title.startswith(POSTGRES_SHARED):
+        return None
+    words = title.split()
+    return words[1] if len(words) > 1 else None
+
+
 @dataclass
 class CpuSnapshot:
     wall: float
@@ -99,10 +128,15 @@ class CpuSnapshot:
 OTHER = "other_processes"
 
 
-def cpu_snapshot(groups: dict[str, int | None]) -> CpuSnapshot:
+def cpu_snapshot(groups: dict[str, int | None], database: str | None = None) -> CpuSnapshot:
     """CPU seconds used so far by every process, each assigned to a component (a named
-    process group, PostgreSQL, Redis, this process, or other), and by the whole machine."""
+    process group, PostgreSQL, Redis, this process, or other), and by the whole machine.
+
+    With `database`, PostgreSQL is the cluster's own processes and the backends of that
+    database; backends of other databases (other work on the machine) count as other. A
+    Redis server started as one of `groups` is "redis"; any other Redis server is other."""
     by_group = {pgid: name for name, pgid in groups.items() if pgid}
+    own_redis = "redis" in by_group.values()
     processes: dict[tuple[int, int], tuple[str, str, float]] = {}
     me = os.getpid()
     for entry in os.listdir("/proc"):
@@ -116,9 +150,10 @@ def cpu_snapshot(groups: dict[str, int | None]) -> CpuSnapshot:
         if pgrp in by_group:
             component = by_group[pgrp]
         elif comm == "postgres" or comm.startswith("postgres:"):
-            component = "postgresql"
+            served = postgres_database(entry) if database else None
+            component = "postgresql" if served in (None, database) else OTHER
         elif comm.startswith("redis-server"):
-            component = "redis"
+            component = OTHER if own_redis else "redis"
         elif pid == me:
             component = "bench"
         else:
@@ -129,10 +164,20 @@ def cpu_snapshot(groups: dict[str, int | None]) -> CpuSnapshot:
     return CpuSnapshot(
         wall=time.monotonic(),
         processes=processes,
-        components=[*groups, "postgresql", "redis", "bench"],
+        components=list(dict.fromkeys([*groups, "postgresql", "redis", "bench"])),
         machine_busy=(sum(fields[:3]) + sum(fields[5:8])) / TICKS,
         machine_iowait=fields[4] / TICKS,
     )
+
+
+def cpu_seconds(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
+    """CPU seconds each component used between two snapshots (processes that started in
+    between count from zero; those that ended in between are lost)."""
+    used: dict[str, float] = dict.fromkeys(after.components, 0.0)
+    for key, (component, _comm, cpu) in after.processes.items():
+        earlier = before.processes.get(key)
+        used[component] = used.get(component, 0.0) + cpu - (earlier[2] if earlier else 0.0)
+    return used
 
 
 def cpu_usage(

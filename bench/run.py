@@ -36,7 +36,7 @@ import readpath
 import redis
 import report
 import stats
-from processes import Processes, cpu_snapshot, cpu_usage
+from processes import OTHER, CpuSnapshot, Processes, cpu_seconds, cpu_snapshot, cpu_usage
 from smtpsink import SmtpSink, free_port
 
 import trustlog as trustlog_bench  # bench/trustlog.py, not the app of the same name
@@ -48,6 +48,8 @@ BIN = Path(sys.executable).parent
 DATABASE = "undersigned_bench"
 SLUG = "fair-terms"
 STARTED = time.monotonic()
+# The site's own processes, whose CPU a verified signature costs (bench/processes.py).
+SITE_PROCESSES = ("gunicorn", "worker", "beat", "postgresql", "redis")
 QUIET_MACHINE_CORES = 0.1  # CPU used by processes outside the benchmark before it warns
 
 
@@ -99,7 +101,9 @@ class Settings:
             postgres_url=os.environ.get(
                 "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
             ),
-            redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
+            # Empty: a Redis server of the run's own (when redis-server is installed), so its
+            # CPU is the benchmark's alone; else DB 13 of the one on 127.0.0.1:6379.
+            redis_url=os.environ.get("BENCH_REDIS_URL", ""),
         )
 
 
@@ -208,7 +212,41 @@ class Bench:
             env=self.env, cwd=ROOT,
         )  # fmt: skip
 
+    def redis_start(self) -> None:
+        """A Redis server for this run alone, unless BENCH_REDIS_URL names one."""
+        if self.settings.redis_url:
+            return
+        if not shutil.which("redis-server"):
+            self.settings.redis_url = "redis://127.0.0.1:6379/13"
+            return
+        port = free_port()
+        self.processes.start(
+            "redis",
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(WORK)],
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, cwd=WORK,
+        )  # fmt: skip
+        self.settings.redis_url = f"redis://127.0.0.1:{port}/0"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                redis.Redis.from_url(self.settings.redis_url, socket_connect_timeout=1).ping()
+                return
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"redis-server did not start:\n{self.processes.log_tail('redis')}"
+                    ) from None
+                time.sleep(0.1)
+
+    def groups(self, *names: str) -> dict[str, int | None]:
+        """Process groups whose CPU is measured: these, and Redis if the run has its own."""
+        return {
+            name: self.processes.pid(name) for name in (*names, "redis") if self.processes.pid(name)
+        }
+
     def set_up(self) -> None:
+        self.redis_start()
         say(f"database {DATABASE} (fresh) and Redis {self.settings.redis_url} (flushed)")
         self.database_create()
         self.sink.start()
@@ -252,7 +290,7 @@ class Bench:
         users = s.signers + s.confirmers
         run_time = s.duration_s + s.drain_timeout_s + 60  # a bound, should run.py not stop it
         say(f"signing for {s.duration_s} s: {s.signers} signers, {s.confirmers} confirmers")
-        groups = {name: self.processes.pid(name) for name in ("gunicorn", "worker", "beat")}
+        groups = self.groups("gunicorn", "worker", "beat")
         locust = self.processes.start(
             "locust",
             [str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
@@ -269,11 +307,11 @@ class Bench:
                 raise RuntimeError(f"locust did not start:\n{self.processes.log_tail('locust')}")
             time.sleep(0.05)
         phase = json.loads(phase_file.read_text())
-        before = cpu_snapshot(groups)
+        before = cpu_snapshot(groups, DATABASE)
         while (left := phase["sign_end"] - time.time()) > 0:
             time.sleep(min(10.0, left))
             say(f"  {len(self.sink.snapshot())} emails received so far")
-        after = cpu_snapshot(groups)
+        after = cpu_snapshot(groups, DATABASE)
         self.results["cpu_during_signing"] = cpu_usage(before, after)
         drained = self.drain(phase)
         # Every link is followed and signing is over: the load has stopped. Watch the
@@ -282,6 +320,7 @@ class Bench:
             self.converge()
         except Exception as exc:
             self.errors.append(f"count_convergence: {exc}")
+        self.cpu_per_signature(before, cpu_snapshot(groups, DATABASE))
         files["BENCH_STOP_FILE"].touch()
         try:
             locust.wait(30)
@@ -408,6 +447,41 @@ class Bench:
             f"{' ' + str(e['lost_by_state']) if e['lost'] else ''}, "
             f"duplicated {e['duplicated']}")  # fmt: skip
 
+    def cpu_per_signature(self, before: CpuSnapshot, after: CpuSnapshot) -> None:
+        """CPU of every process of the site (web, worker, beat, PostgreSQL, Redis) from the
+        start of signing until the count is exact, per signature taken all the way to
+        counted: signed, emailed, confirmed and folded into the count by the tally."""
+        counted = self.scalar(
+            "SELECT count(*) FROM petition_signature WHERE letter_id = %s "
+            "AND status = 'verified' AND shadow_reason = '' AND counted",
+            self.letter_id,
+        )
+        used = cpu_seconds(before, after)
+        site = {name: used.get(name, 0.0) for name in SITE_PROCESSES}
+        total = sum(site.values())
+        wall = after.wall - before.wall
+        out: dict[str, Any] = {
+            "signatures_counted": counted,
+            "window_seconds": round(wall, 1),
+            "cpu_seconds": round(total, 2),
+            "ms": round(1000 * total / counted, 2) if counted else None,
+            "by_process_ms": {
+                name: round(1000 * seconds / counted, 2) if counted else None
+                for name, seconds in site.items()
+            },
+            # The reciprocal: what one core of this machine takes through the whole pipeline.
+            "per_core_second": round(counted / total, 1) if total else None,
+            # Not in the figure: the load generator, the SMTP sink, and the kernel's own
+            # time (network softirq, mostly), shown here for the same window in cores.
+            "outside_cores": {
+                name: round(used.get(name, 0.0) / wall, 2) for name in ("locust", "bench", OTHER)
+            },
+        }
+        self.results["cpu_per_verified_signature"] = out
+        say(f"CPU per verified signature: {out['ms']} ms "
+            f"({', '.join(f'{k} {v}' for k, v in out['by_process_ms'].items())}); "
+            f"{out['per_core_second']} signatures per core-second")  # fmt: skip
+
     # --- counts ------------------------------------------------------------------------
     def converge(self) -> None:
         truth = self.scalar(
@@ -464,14 +538,16 @@ class Bench:
                 say(f"read path: {path} answers {status}; skipped")
                 continue
             say(f"wrk {s.wrk_seconds} s on {path}")
-            groups = {name: self.processes.pid(name) for name in ("gunicorn", "worker", "beat")}
-            before = cpu_snapshot(groups)
+            groups = self.groups("gunicorn", "worker", "beat")
+            before = cpu_snapshot(groups, DATABASE)
             out[name] = {"path": path, **readpath.wrk(
                 self.base_url + path, threads=s.wrk_threads, connections=s.wrk_connections,
                 seconds=s.wrk_seconds,
             )}  # fmt: skip
             out[name]["cpu"] = cpu_usage(
-                before, cpu_snapshot(groups), {"wrk": out[name].pop("wrk_cpu_seconds", 0.0)}
+                before,
+                cpu_snapshot(groups, DATABASE),
+                {"wrk": out[name].pop("wrk_cpu_seconds", 0.0)},
             )
             say(f"  {out[name].get('requests_per_second')} req/s, "
                 f"p99 {out[name].get('p99_ms')} ms")  # fmt: skip

@@ -288,6 +288,27 @@ def bench_markdown(path: Path = BENCH_RESULTS) -> str:
         lines.append(f"| {label} | {value} |")
     lines.append("")
 
+    per_signature = results.get("cpu_per_verified_signature") or {}
+    if per_signature.get("ms") is not None:
+        lines += [
+            "### CPU per verified signature",
+            "",
+            f"From the start of signing until the count was exact "
+            f"({_figure(per_signature.get('window_seconds'), 's')}), the site's processes used "
+            f"{_figure(per_signature.get('cpu_seconds'), 's')} of CPU for "
+            f"{_figure(per_signature.get('signatures_counted'))} signatures taken all the way "
+            f"to counted: **{_figure(per_signature.get('ms'), 'ms')} per signature**, or "
+            f"{_figure(per_signature.get('per_core_second'))} signatures per core-second.",
+            "",
+            "| process | ms per signature |",
+            "|---|---|",
+        ]
+        lines += [
+            f"| {name} | {_figure(value, 'ms')} |"
+            for name, value in (per_signature.get("by_process_ms") or {}).items()
+        ]
+        lines.append("")
+
     cpu = results.get("cpu_during_signing") or {}
     shares = {k: v for k, v in cpu.items() if isinstance(v, int | float) and k != "cores"}
     if shares:
