@@ -165,6 +165,13 @@ def test_privacy_and_health_pages_answer(client: Client) -> None:
         "database": "up",
         "redis": "not configured",
         "worker": {"status": "inline"},
+        "mail": {
+            "queued": 0,
+            "oldest_queued_seconds": None,
+            "sent_last_hour": 0,
+            "failed_last_hour": 0,
+            "bounced_last_hour": 0,
+        },
     }
 
 
