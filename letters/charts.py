@@ -196,10 +196,10 @@ def chart_svg(series: list[tuple[date, int]], bars: list[Bucket], *, title: str)
         )
     parts.append('<g class="chart-bar-scale">')
     for tick in bar_ticks[1:]:
-        y = base - bar_h(tick)
+        level = base - bar_h(tick)
         parts.append(
-            f'<line class="chart-bar-grid" x1="0" x2="100%" y1="{_f(y)}" y2="{_f(y)}"/>'
-            f'<text class="chart-label chart-value chart-bar-value" x="100%" y="{_f(y - 4)}"'
+            f'<line class="chart-bar-grid" x1="0" x2="100%" y1="{_f(level)}" y2="{_f(level)}"/>'
+            f'<text class="chart-label chart-value chart-bar-value" x="100%" y="{_f(level - 4)}"'
             f' text-anchor="end">{escape(_number(tick))}</text>'
         )
     parts.append("</g>")
