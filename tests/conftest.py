@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from typing import TypeVar
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -111,8 +112,11 @@ class SmtpSink:
             return list(self.messages)
 
 
+Sink = TypeVar("Sink", bound=SmtpSink)
+
+
 @contextmanager
-def serving(sink: SmtpSink) -> Iterator[SmtpSink]:
+def serving(sink: Sink) -> Iterator[Sink]:
     """Run the sink as an SMTP server on loopback for the duration of the block."""
     controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
     controller.start()

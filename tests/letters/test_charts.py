@@ -198,7 +198,7 @@ def test_bars_have_their_own_labelled_scale_and_reach_their_value() -> None:
     # A day of 3 among a running total of 21: on the total's scale it would stop near "1".
     root = _svg(chart_build(_days(date(2026, 3, 1), [3, 2, 1, 0, 15])))
     labels = {
-        float(text.get("y", "")) + 4: text.text
+        float(text.get("y", "")) + 4: text.text or ""
         for text in root.iter(f"{SVG}text")
         if "chart-bar-value" in text.get("class", "")
     }

@@ -30,6 +30,14 @@ def confirm_link(message: mail.EmailMessage) -> str:
     return links.pop()
 
 
+def html_part(message: mail.EmailMessage) -> str:
+    """The HTML version of a sent email."""
+    assert isinstance(message, mail.EmailMultiAlternatives), message
+    content, mimetype = message.alternatives[0]
+    assert mimetype == "text/html" and isinstance(content, str), mimetype
+    return content
+
+
 @pytest.fixture
 def letter(db: None) -> Letter:
     return LetterFactory(

@@ -9,7 +9,7 @@ from letters.models import Letter
 from petition.models import Signature
 from tests.factories import SignatureFactory
 
-from .conftest import form_data
+from .conftest import form_data, html_part
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,7 @@ def test_html_in_fields_is_stored_as_text_and_escaped_on_the_page(
 
 def test_html_in_a_name_is_escaped_in_the_html_email(letter: Letter, sign: Callable) -> None:
     sign(letter, name="<b>Ada</b>")
-    html = mail.outbox[0].alternatives[0][0]
+    html = html_part(mail.outbox[0])
     assert "<b>Ada</b>" not in html
     assert "&lt;b&gt;Ada&lt;/b&gt;" in html
 

@@ -5,6 +5,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import User
 from core import ratelimit
 from letters.models import AuditEntry, Letter, LetterRole
 from petition.models import Block, DefenceOverride, Signature
@@ -27,12 +28,12 @@ def letter() -> Letter:
 
 
 @pytest.fixture
-def owner(letter: Letter) -> object:
+def owner(letter: Letter) -> User:
     return LetterRoleFactory(letter=letter, role=LetterRole.Role.OWNER).user
 
 
 @pytest.fixture
-def owner_client(client: Client, owner: object) -> Client:
+def owner_client(client: Client, owner: User) -> Client:
     client.force_login(owner)
     return client
 
@@ -53,7 +54,7 @@ def defences_url(letter: Letter) -> str:
     return reverse("moderation_defences", kwargs={"slug": letter.slug})
 
 
-def test_an_owners_letter_limit_applies_at_once(letter: Letter, owner: object, settings):
+def test_an_owners_letter_limit_applies_at_once(letter: Letter, owner: User, settings):
     settings.PETITION_RATE_LIMITS = {**settings.PETITION_RATE_LIMITS, "ip_letter_burst": "10/60"}
     assert sign(letter, 2) == ["", ""]
     defence_set(letter=letter, actor=owner, name="ip_letter_burst", value="2/60")
@@ -69,7 +70,7 @@ def test_an_owners_letter_limit_applies_at_once(letter: Letter, owner: object, s
     assert sign(other, 3) == ["", "", ""]  # another letter keeps the default
 
 
-def test_under_attack_tightens_the_letters_limits(letter: Letter, owner: object):
+def test_under_attack_tightens_the_letters_limits(letter: Letter, owner: User):
     defence_set(letter=letter, actor=owner, name="under_attack", value="on")
     assert letter_under_attack(letter)
     assert sign(letter, 4) == ["", "", "", Shadow.RATE_IP_LETTER]
@@ -78,14 +79,14 @@ def test_under_attack_tightens_the_letters_limits(letter: Letter, owner: object)
     assert not DefenceOverride.objects.exists()
 
 
-def test_an_owners_own_limit_wins_over_under_attack(letter: Letter, owner: object):
+def test_an_owners_own_limit_wins_over_under_attack(letter: Letter, owner: User):
     defence_set(letter=letter, actor=owner, name="under_attack", value="on")
     defence_set(letter=letter, actor=owner, name="ip_letter_burst", value="off")
     defence_set(letter=letter, actor=owner, name="ip_letter_sustained", value="off")
     assert sign(letter, 5) == [""] * 5
 
 
-def test_staff_set_a_site_wide_limit_owners_cannot(letter: Letter, owner: object):
+def test_staff_set_a_site_wide_limit_owners_cannot(letter: Letter, owner: User):
     with pytest.raises(DefenceError):
         defence_set(letter=letter, actor=owner, name="ip_site", value="1/60", site_wide=True)
     with pytest.raises(DefenceError):
@@ -138,7 +139,7 @@ def test_owner_turns_under_attack_on_from_the_page(letter: Letter, owner_client:
 
 
 def test_owner_blocks_a_domain_for_the_letter_and_lifts_it(
-    letter: Letter, owner: object, owner_client: Client
+    letter: Letter, owner: User, owner_client: Client
 ):
     owner_client.post(
         defences_url(letter), {"op": "block_add", "kind": "domain", "value": "Spam.Example"}

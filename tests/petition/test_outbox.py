@@ -135,7 +135,7 @@ def test_drain_stops_at_a_transient_failure_and_schedules_a_retry() -> None:
     assert retry.call_args.kwargs["countdown"] == 5
     first.refresh_from_db()
     assert (first.state, first.attempts) == ("queued", 1)
-    assert first.next_attempt_at > timezone.now()
+    assert first.next_attempt_at is not None and first.next_attempt_at > timezone.now()
 
 
 def test_operator_can_queue_failed_emails_again(django_capture_on_commit_callbacks) -> None:

@@ -3,7 +3,7 @@ signatures anonymized, in batches, with counts unchanged and one log line per ru
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 DAY = timedelta(days=1)
 
 
-def days_ago(days: float) -> object:
+def days_ago(days: float) -> datetime:
     return timezone.now() - timedelta(days=days)
 
 

@@ -13,7 +13,7 @@ from petition.models import OutboundEmail, Signature
 from petition.selectors import letter_signature_count
 from tests.factories import LetterFactory, SignatureFactory
 
-from .conftest import confirm_link
+from .conftest import confirm_link, html_part
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def test_signing_sends_one_email_with_one_absolute_link(
     assert letter.title in message.subject
     link = confirm_link(message)
     assert link.startswith("http://127.0.0.1:9123/letters/fair-terms/confirm/")
-    html = message.alternatives[0][0]
+    html = html_part(message)
     assert link in html
     assert OutboundEmail.objects.get().state == OutboundEmail.State.SENT
 

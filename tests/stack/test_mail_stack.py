@@ -153,6 +153,7 @@ def test_a_bounce_webhook_suppresses_the_address_and_a_later_signing_sends_nothi
     )
 
     url = f"{stack.base_url}/mail/webhooks/{provider}/tracking/"
+    headers: dict[str, str]
     if provider == "postmark":
         body, headers = json.dumps(postmark_bounce(address, message_id)), {}
     elif provider == "mailgun":
