@@ -20,6 +20,7 @@ from petition.moderation.services import (
 )
 from petition.selectors import letter_signature_count
 from tests.factories import LetterFactory, LetterRoleFactory, SignatureFactory
+from tests.responses import TestResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,7 @@ def flood(letter: Letter, n: int, domain: str = "flood.example") -> list[Signatu
     ]
 
 
-def post_bulk(client: Client, letter: Letter, **data: object) -> object:
+def post_bulk(client: Client, letter: Letter, **data: object) -> TestResponse:
     return client.post(reverse("moderation_bulk", kwargs={"slug": letter.slug}), data)
 
 
@@ -269,7 +270,8 @@ def test_invalidation_csv_lists_every_match_masked_and_safe(
     url = reverse("moderation_invalidate_csv", kwargs={"slug": letter.slug})
     response = moderator_client.get(url, {"domain": "flood.example"})
     assert response.status_code == 200
-    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert response.streaming
+    lines = response.getvalue().decode().splitlines()
     assert len(lines) == 5
     assert "'=cmd|calc" in lines[1]
     assert "e•••@flood.example" in lines[1]
