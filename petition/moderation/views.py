@@ -50,6 +50,7 @@ from .selectors import (
     queue_count,
     queue_queryset,
     signatures_breakdown,
+    signing_spike,
 )
 from .services import (
     COMMENT_ACTIONS,
@@ -106,7 +107,9 @@ def moderation_queue_view(request: HttpRequest, letter: Letter, role: str) -> Ht
     next_url = (
         f"?{urlencode(filters | {'before': next_cursor})}" if next_cursor is not None else None
     )
+    spike = signing_spike(letter)
     context = _team_context(letter, role, "queue") | {
+        "spike": spike if spike and not defence_overrides(letter.pk).get(UNDER_ATTACK) else None,
         "form": form,
         "rows": rows,
         "page_ids": ",".join(str(row.pk) for row in rows),

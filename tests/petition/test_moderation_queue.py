@@ -2,11 +2,13 @@
 progress and undo, each row's own buttons, and every field a moderator judges by."""
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from letters.models import AuditEntry, Letter, LetterRole
@@ -317,3 +319,26 @@ def test_showing_a_comment_again_is_audited(letter: Letter, moderator_client: Cl
     signature.refresh_from_db()
     assert not signature.comment_hidden
     assert AuditEntry.objects.filter(action=AuditEntry.Action.COMMENT_SHOW).exists()
+
+
+def test_the_queue_suggests_under_attack_mode_on_a_spike(
+    letter: Letter, moderator_client: Client, settings
+):
+    url = reverse("moderation_queue", kwargs={"slug": letter.slug})
+    flood(letter, 49)
+    assert "under-attack mode" not in moderator_client.get(url).content.decode()
+    SignatureFactory(letter=letter, email="x@flood.example")
+    html = moderator_client.get(url).content.decode()
+    assert "signatures from addresses at flood.example in the last ten minutes" in html
+    assert "under-attack mode" in html
+
+
+def test_no_spike_from_a_large_mail_provider_or_long_ago(letter: Letter, moderator_client: Client):
+    flood(letter, 60, domain="gmail.com")
+    old = timezone.now() - timedelta(hours=1)
+    for i in range(60):
+        SignatureFactory(letter=letter, email=f"o{i}@old.example", created_at=old)
+    html = moderator_client.get(
+        reverse("moderation_queue", kwargs={"slug": letter.slug})
+    ).content.decode()
+    assert "in the last ten minutes" not in html
