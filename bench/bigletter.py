@@ -16,7 +16,8 @@ COPY_COLUMNS = (
     "letter_id", "name", "email", "email_normalized", "title", "organization", "city",
     "country", "comment", "show_name", "status", "created_at", "verified_at", "ip_address",
     "emails_sent", "shadow_reason", "counted", "email_domain", "ip_key", "name_key",
-    "moderation", "flags",
+    "moderation", "flags", "show_comment", "comment_hidden", "show_affiliation_anonymously",
+    "version", "language", "affiliation_domain", "affiliation_verification", "keep_name",
 )  # fmt: skip
 COUNTRIES = [
     "FR", "DE", "ES", "IT", "NL", "BE", "PL", "PT", "SE", "DK", "FI", "IE", "GB", "US", "CA",
@@ -77,7 +78,7 @@ def _rows(letter_id: int, count: int, start: int, stop: int, rng: random.Random)
             f"{letter_id}\tSigner {i:07d}\tsigner{i}@example.org\tsigner{i}@example.org\t"
             f"\t\t{city}\t{country}\t\t{shown}\tverified\t{created.isoformat()}\t"
             f"{verified.isoformat()}\t{address}\t1\t\tf\texample.org\t{address_key}\t"
-            f"signer {i:07d}\t\t\n"
+            f"signer {i:07d}\t\t\tf\tf\tf\t1\ten\t\t\tf\n"
         )
     return buffer.getvalue()
 

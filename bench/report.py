@@ -163,6 +163,9 @@ def _extra_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     for name in ("gunicorn", "worker", "beat", "postgresql", "redis"):
         add(f"  of which {name}", f"cpu_per_verified_signature.by_process_ms.{name}", "ms")
     add("verified signatures per core-second", "cpu_per_verified_signature.per_core_second", "")
+    add("  PostgreSQL commits per signature", "database_per_verified_signature.commits", "")
+    add("  rows inserted per signature", "database_per_verified_signature.rows_inserted", "")
+    add("  rows updated per signature", "database_per_verified_signature.rows_updated", "")
     add("signing p50 latency", "signing.p50_ms", "ms")
     add("signing errors", "signing.errors", "")
     add("confirmed per second (signing phase)", "confirming.per_second", "/s")

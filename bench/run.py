@@ -308,6 +308,7 @@ class Bench:
             time.sleep(0.05)
         phase = json.loads(phase_file.read_text())
         before = cpu_snapshot(groups, DATABASE)
+        database_before = self.database_activity()
         while (left := phase["sign_end"] - time.time()) > 0:
             time.sleep(min(10.0, left))
             say(f"  {len(self.sink.snapshot())} emails received so far")
@@ -321,6 +322,7 @@ class Bench:
         except Exception as exc:
             self.errors.append(f"count_convergence: {exc}")
         self.cpu_per_signature(before, cpu_snapshot(groups, DATABASE))
+        self.database_per_signature(database_before, self.database_activity())
         files["BENCH_STOP_FILE"].touch()
         try:
             locust.wait(30)
@@ -481,6 +483,29 @@ class Bench:
         say(f"CPU per verified signature: {out['ms']} ms "
             f"({', '.join(f'{k} {v}' for k, v in out['by_process_ms'].items())}); "
             f"{out['per_core_second']} signatures per core-second")  # fmt: skip
+
+    def database_activity(self) -> dict[str, int]:
+        """The bench database's transaction and row counters (pg_stat_database)."""
+        assert self.db is not None
+        self.db.execute("SELECT pg_stat_clear_snapshot()")
+        row = self.db.execute(
+            "SELECT xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted, "
+            "tup_fetched FROM pg_stat_database WHERE datname = %s",
+            (DATABASE,),
+        ).fetchone()
+        names = ("commits", "rollbacks", "rows_inserted", "rows_updated", "rows_deleted",
+                 "rows_fetched")  # fmt: skip
+        return dict(zip(names, row or (0,) * len(names), strict=True))
+
+    def database_per_signature(self, before: dict[str, int], after: dict[str, int]) -> None:
+        """What PostgreSQL does per verified signature: the figures that size the primary."""
+        counted = (self.results.get("cpu_per_verified_signature") or {}).get("signatures_counted")
+        if not counted:
+            return
+        self.results["database_per_verified_signature"] = out = {
+            name: round((after[name] - before[name]) / counted, 2) for name in after
+        }
+        say(f"PostgreSQL per verified signature: {out}")
 
     # --- counts ------------------------------------------------------------------------
     def converge(self) -> None:

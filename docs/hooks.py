@@ -307,6 +307,15 @@ def bench_markdown(path: Path = BENCH_RESULTS) -> str:
             f"| {name} | {_figure(value, 'ms')} |"
             for name, value in (per_signature.get("by_process_ms") or {}).items()
         ]
+        database = results.get("database_per_verified_signature") or {}
+        if database:
+            lines += [
+                "",
+                f"PostgreSQL, per signature: {_figure(database.get('commits'))} commits, "
+                f"{_figure(database.get('rows_inserted'))} rows inserted, "
+                f"{_figure(database.get('rows_updated'))} updated, "
+                f"{_figure(database.get('rows_deleted'))} deleted.",
+            ]
         lines.append("")
 
     cpu = results.get("cpu_during_signing") or {}

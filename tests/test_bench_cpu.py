@@ -70,7 +70,13 @@ def test_benchmark_page_shows_cpu_per_verified_signature(tmp_path: Path) -> None
                     "ms": 18.0,
                     "by_process_ms": {"gunicorn": 12.0, "worker": 4.0, "postgresql": 2.0},
                     "per_core_second": 55.6,
-                }
+                },
+                "database_per_verified_signature": {
+                    "commits": 6.5,
+                    "rows_inserted": 4.0,
+                    "rows_updated": 5.25,
+                    "rows_deleted": 0.0,
+                },
             }
         ),
         encoding="utf-8",
@@ -79,3 +85,4 @@ def test_benchmark_page_shows_cpu_per_verified_signature(tmp_path: Path) -> None
     assert "**18.0 ms per signature**" in text
     assert "55.6 signatures per core-second" in text
     assert "| gunicorn | 12.0 ms |" in text
+    assert "6.5 commits, 4.0 rows inserted, 5.2 updated, 0.0 deleted" in text
