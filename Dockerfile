@@ -6,8 +6,9 @@ WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
-COPY pyproject.toml ./
-RUN pip install --no-cache-dir . && rm -rf build
+# The pinned dependencies first (scripts/lock), so this layer is rebuilt only when they change.
+COPY requirements/main.txt ./requirements/
+RUN pip install --no-cache-dir -r requirements/main.txt
 COPY . .
 RUN pip install --no-cache-dir --no-deps . \
  && python scripts/compile_messages.py --force \

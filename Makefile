@@ -11,10 +11,13 @@ export PORT
 
 .PHONY: run test install messages migrate demo serve worker worker-bulk beat lint check clean axe
 
-$(STAMP): pyproject.toml
+# The exact versions of requirements/dev.txt (scripts/lock writes it from pyproject.toml),
+# then the project itself, editable, without resolving anything again.
+$(STAMP): pyproject.toml requirements/dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -r requirements/dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 install: $(STAMP) messages axe
@@ -66,6 +69,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/djlint --lint templates accounts letters petition delivery trustlog mail
 
 check: $(STAMP)
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
