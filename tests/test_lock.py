@@ -14,7 +14,7 @@ PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)")
 
 
 def pins(name: str) -> dict[str, str]:
-    found = {}
+    found: dict[str, str] = {}
     for line in (ROOT / "requirements" / name).read_text().splitlines():
         if match := PIN.match(line.strip()):
             found[canonicalize_name(match["name"])] = match["version"]
