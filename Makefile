@@ -69,6 +69,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	DJANGO_DEBUG=1 $(BIN)/mypy
 	$(BIN)/djlint --lint templates accounts letters petition delivery trustlog mail
 
 check: $(STAMP)
