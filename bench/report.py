@@ -166,6 +166,7 @@ def _extra_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     add("  PostgreSQL commits per signature", "database_per_verified_signature.commits", "")
     add("  rows inserted per signature", "database_per_verified_signature.rows_inserted", "")
     add("  rows updated per signature", "database_per_verified_signature.rows_updated", "")
+    add("  Redis commands per signature", "redis_commands_per_verified_signature", "")
     add("signing p50 latency", "signing.p50_ms", "ms")
     add("signing errors", "signing.errors", "")
     add("confirmed per second (signing phase)", "confirming.per_second", "/s")

@@ -309,6 +309,7 @@ class Bench:
         phase = json.loads(phase_file.read_text())
         before = cpu_snapshot(groups, DATABASE)
         database_before = self.database_activity()
+        redis_before = self.redis_commands()
         while (left := phase["sign_end"] - time.time()) > 0:
             time.sleep(min(10.0, left))
             say(f"  {len(self.sink.snapshot())} emails received so far")
@@ -323,6 +324,7 @@ class Bench:
             self.errors.append(f"count_convergence: {exc}")
         self.cpu_per_signature(before, cpu_snapshot(groups, DATABASE))
         self.database_per_signature(database_before, self.database_activity())
+        self.redis_per_signature(redis_before, self.redis_commands())
         files["BENCH_STOP_FILE"].touch()
         try:
             locust.wait(30)
@@ -506,6 +508,21 @@ class Bench:
             name: round((after[name] - before[name]) / counted, 2) for name in after
         }
         say(f"PostgreSQL per verified signature: {out}")
+
+    def redis_commands(self) -> int | None:
+        """Commands the run's own Redis server has processed (None: a shared server)."""
+        if not self.processes.pid("redis"):
+            return None
+        info = redis.Redis.from_url(self.settings.redis_url).info("stats")
+        return int(info["total_commands_processed"])
+
+    def redis_per_signature(self, before: int | None, after: int | None) -> None:
+        counted = (self.results.get("cpu_per_verified_signature") or {}).get("signatures_counted")
+        if before is None or after is None or not counted:
+            return
+        per_signature = round((after - before) / counted, 1)
+        self.results["redis_commands_per_verified_signature"] = per_signature
+        say(f"Redis commands per verified signature: {per_signature}")
 
     # --- counts ------------------------------------------------------------------------
     def converge(self) -> None:

@@ -316,6 +316,9 @@ def bench_markdown(path: Path = BENCH_RESULTS) -> str:
                 f"{_figure(database.get('rows_updated'))} updated, "
                 f"{_figure(database.get('rows_deleted'))} deleted.",
             ]
+        commands = results.get("redis_commands_per_verified_signature")
+        if commands is not None:
+            lines += ["", f"Redis, per signature: {_figure(commands)} commands."]
         lines.append("")
 
     cpu = results.get("cpu_during_signing") or {}
