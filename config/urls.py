@@ -25,6 +25,11 @@ urlpatterns = [
     path("", include("letters.translation_urls")),
     path("letters/<slug:slug>/sign/", signing_views.signature_submit, name="signature_submit"),
     path(
+        "letters/<slug:slug>/sign/challenge/",
+        signing_views.signature_challenge,
+        name="signature_challenge",
+    ),
+    path(
         "letters/<slug:slug>/signed/",
         signing_views.signature_submitted,
         name="signature_submitted",

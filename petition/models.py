@@ -129,6 +129,8 @@ class Signature(models.Model):
         HIDDEN = "hidden", _("Hidden")
         REJECTED = "rejected", _("Rejected")
         INVALIDATED = "invalidated", _("Invalidated")
+        # Signed under attack without solving the bot challenge: counts once approved.
+        HELD = "held", _("Held: no bot challenge solved")
 
     class Flag(models.TextChoices):
         """Anomalies the periodic scan found; they draw a moderator's eye, nothing more."""
@@ -210,7 +212,9 @@ class Signature(models.Model):
                 name="signature_verified_has_time",
             ),
             models.CheckConstraint(
-                condition=Q(moderation__in=["", "approved", "hidden", "rejected", "invalidated"]),
+                condition=Q(
+                    moderation__in=["", "approved", "hidden", "rejected", "invalidated", "held"]
+                ),
                 name="signature_moderation_valid",
             ),
         ]

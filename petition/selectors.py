@@ -192,6 +192,7 @@ QUEUE_STATES: dict[str, Q] = {
     "pending": Q(status="pending", shadow_reason=""),
     "verified": counts_q(),
     "awaiting": Q(status="verified", shadow_reason="", moderation=""),
+    "held": Q(moderation="held"),
     "flagged": ~Q(flags=""),
     "hidden": Q(moderation="hidden"),
     "rejected": Q(moderation="rejected"),

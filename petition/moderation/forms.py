@@ -15,6 +15,7 @@ STATE_LABELS = {
     "pending": _("Pending email confirmation"),
     "verified": _("Verified and counting"),
     "awaiting": _("Awaiting approval"),
+    "held": _("Held: no bot challenge solved"),
     "flagged": _("Flagged"),
     "hidden": _("Hidden"),
     "rejected": _("Rejected"),

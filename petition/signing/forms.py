@@ -1,4 +1,4 @@
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from django import forms
@@ -13,6 +13,7 @@ from core.text import PlainTextField, TextKind
 from letters.languages import letter_languages
 from letters.models import Letter
 
+from ..moderation.defences import letter_under_attack
 from .services import SignatureData
 
 
@@ -124,6 +125,12 @@ class SignatureForm(forms.Form):
     def optional_fields_open(self) -> bool:
         """Open the disclosure when one of its fields has an error or a value typed."""
         return any(field.errors or field.value() for field in self.optional_fields)
+
+    @cached_property
+    def challenge_required(self) -> bool:
+        """Under attack, the page's script solves a bot challenge (petition/signing/challenge.py)
+        before the form is sent."""
+        return letter_under_attack(self.letter)
 
     @property
     def choice_fields(self) -> list[forms.BoundField]:

@@ -54,6 +54,7 @@ def signature_create(
     data: SignatureData,
     ip_address: str | None = None,
     honeypot: bool = False,
+    hold: bool = False,
 ) -> Signature | None:
     """Record a pending signature, or find the one this person already made (re-opened as
     pending if they had withdrawn it), and queue the email that fits (verification link, or
@@ -64,6 +65,10 @@ def signature_create(
     never claims the address: the next clean attempt with it takes the shadow row over as
     a new pending signature and gets the email. Past the hard limit nothing is stored and
     None is returned. The caller must answer the signer the same way whatever happened.
+
+    With `hold` (signed under attack without solving the bot challenge), a new or re-opened
+    signature is held for moderation: it gets its email as usual but counts only once a
+    moderator approves it.
     """
     if not letter.is_accepting_signatures:
         raise LetterNotAcceptingSignatures
@@ -106,6 +111,7 @@ def signature_create(
                     ip_address=ip_address,
                     ip_key=ip_key(ip_address),
                     shadow_reason=shadow_reason,
+                    moderation=Signature.Moderation.HELD if hold else "",
                     flags=Signature.Flag.DISPOSABLE if is_disposable_domain(domain) else "",
                     emails_sent=0 if shadow_reason else 1,
                 )
@@ -118,11 +124,13 @@ def signature_create(
         if shadow_reason:
             return signature
         if signature.shadow_reason:
-            _signature_take_over(signature, data=data, ip_address=ip_address, letter=letter)
+            _signature_take_over(
+                signature, data=data, ip_address=ip_address, letter=letter, hold=hold
+            )
             outbox_enqueue(signature, OutboundEmail.Kind.VERIFY)
             return signature
         if signature.status == Signature.Status.WITHDRAWN:
-            _signature_reopen(signature, data=data, ip_address=ip_address)
+            _signature_reopen(signature, data=data, ip_address=ip_address, hold=hold)
             signature.version = letter.version  # signing again is agreeing to today's text
             signature.save(update_fields=["version"])
         kind = (
@@ -135,7 +143,12 @@ def signature_create(
 
 
 def _signature_take_over(
-    signature: Signature, *, data: SignatureData, ip_address: str | None, letter: Letter
+    signature: Signature,
+    *,
+    data: SignatureData,
+    ip_address: str | None,
+    letter: Letter,
+    hold: bool = False,
 ) -> None:
     """A clean attempt with an address only a shadow-banned attempt used: the row becomes
     this signer's pending signature, as if the shadow attempt had never been made.
@@ -151,7 +164,7 @@ def _signature_take_over(
     signature.status = Signature.Status.PENDING
     signature.verified_at = None
     signature.shadow_reason = ""
-    signature.moderation = Signature.Moderation.NONE
+    signature.moderation = Signature.Moderation.HELD if hold else Signature.Moderation.NONE
     signature.flags = (
         Signature.Flag.DISPOSABLE if is_disposable_domain(signature.email_domain) else ""
     )
@@ -166,7 +179,9 @@ def _signature_take_over(
     )  # fmt: skip
 
 
-def _signature_reopen(signature: Signature, *, data: SignatureData, ip_address: str | None) -> None:
+def _signature_reopen(
+    signature: Signature, *, data: SignatureData, ip_address: str | None, hold: bool = False
+) -> None:
     """Signing again after withdrawing: the row (one per address and letter) becomes a new
     pending signature with the details just typed, and counts again only once confirmed.
 
@@ -190,8 +205,8 @@ def _signature_reopen(signature: Signature, *, data: SignatureData, ip_address: 
     signature.ip_address = ip_address
     signature.ip_key = ip_key(ip_address)
     signature.created_at = timezone.now()
-    if signature.moderation == Signature.Moderation.APPROVED:
-        signature.moderation = Signature.Moderation.NONE
+    if signature.moderation in (Signature.Moderation.APPROVED, Signature.Moderation.NONE):
+        signature.moderation = Signature.Moderation.HELD if hold else Signature.Moderation.NONE
     # A verified affiliation was of the old details; the new ones are verified anew.
     affiliation_fields = affiliation_clear(signature)
     signature.save(

@@ -1,7 +1,7 @@
 import logging
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -14,7 +14,9 @@ from letters.models import Letter
 from letters.views import letter_page
 from mail.metrics import verification_delay_seconds
 
+from ..moderation.defences import letter_under_attack
 from ..selectors import letter_signature_count
+from .challenge import challenge_issue, challenge_verify
 from .forms import SignatureForm
 from .screening import client_ip
 from .services import LetterNotAcceptingSignatures, signature_create, signature_verify
@@ -44,6 +46,7 @@ def signature_submit(request: HttpRequest, slug: str) -> HttpResponse:
             data=form.to_data(),
             ip_address=client_ip(request),
             honeypot=form.honeypot_filled,
+            hold=_challenge_failed(request, letter),
         )
     except LetterNotAcceptingSignatures:
         return _closed_response(request, letter)
@@ -51,6 +54,29 @@ def signature_submit(request: HttpRequest, slug: str) -> HttpResponse:
     submitted = reverse("signature_submitted", kwargs={"slug": letter.slug})
     language = form.cleaned_data["language"]
     return redirect(submitted if language == letter.language else f"{submitted}?lang={language}")
+
+
+def _challenge_failed(request: HttpRequest, letter: Letter) -> bool:
+    """Under attack, whether the bot challenge went unsolved (no script, a bot, a stale or
+    reused answer): the signature is then held for moderation, the answer the same."""
+    if not letter_under_attack(letter):
+        return False
+    return not challenge_verify(
+        letter_id=letter.pk,
+        salt=request.POST.get("pow_salt", ""),
+        number=request.POST.get("pow_number", ""),
+        signature=request.POST.get("pow_signature", ""),
+    )
+
+
+@never_cache
+@require_GET
+def signature_challenge(request: HttpRequest, slug: str) -> HttpResponse:
+    """A fresh bot challenge for the signing form's script (static/js/pow.js)."""
+    letter = get_object_or_404(Letter.objects.public(), slug=slug)
+    if not letter.is_accepting_signatures:
+        return JsonResponse({"error": "closed"}, status=403)
+    return JsonResponse(challenge_issue(letter_id=letter.pk).to_json())
 
 
 @require_GET
