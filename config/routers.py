@@ -19,10 +19,16 @@ must not:
 * reads of the tally rows (LetterCount) always use the primary: they fill caches that
   outlive the request, and a count read from a lagging replica would stay cached after
   the replica caught up.
+
+If the replica fails during a public read, the view runs again on the primary (a public
+GET writes nothing, so running it twice is safe), and this process leaves the replica
+alone for REPLICA_RETRY_SECONDS: an outage of the replica costs capacity, not pages.
 """
 
 import contextlib
 import hashlib
+import logging
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -30,11 +36,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 
+logger = logging.getLogger(__name__)
+
 REPLICA = "replica"
+REPLICA_RETRY_SECONDS = 10.0
 
 PUBLIC_READ_VIEWS = frozenset(
     {
@@ -61,9 +70,20 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 @dataclass
 class _PublicRead:
     client: str
-    # Whether this client wrote recently; looked up on the request's first database read,
-    # so a view answered from the cache costs no lookup at all.
+    view: Callable[..., HttpResponse]
+    args: Any
+    kwargs: Any
+    # Whether this request reads the primary (the client wrote recently, or the replica
+    # failed); looked up on the request's first database read, so a view answered from the
+    # cache costs no lookup at all.
     wrote_recently: bool | None = None
+    used_replica: bool = False
+
+
+class _ReplicaHealth:
+    """When this process may try the replica again after it failed."""
+
+    down_until = 0.0
 
 
 _public_read: ContextVar[_PublicRead | None] = ContextVar("public_read", default=None)
@@ -120,7 +140,28 @@ class PublicReadsMiddleware:
             and match.view_name in PUBLIC_READ_VIEWS
             and settings.SESSION_COOKIE_NAME not in request.COOKIES
         ):
-            _public_read.set(_PublicRead(client=_client_key(request)))
+            state = _PublicRead(client=_client_key(request), view=view, args=args, kwargs=kwargs)
+            if time.monotonic() < _ReplicaHealth.down_until:
+                state.wrote_recently = True
+            _public_read.set(state)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        state = _public_read.get()
+        if (
+            state is None
+            or not state.used_replica
+            or not isinstance(exception, OperationalError | InterfaceError)
+        ):
+            return None
+        logger.warning("replica failed during %s, reading the primary: %s", request.path, exception)
+        _ReplicaHealth.down_until = time.monotonic() + REPLICA_RETRY_SECONDS
+        state.wrote_recently, state.used_replica = True, False
+        with contextlib.suppress(Exception):
+            connections[REPLICA].close()
+        try:
+            return state.view(request, *state.args, **state.kwargs)
+        except (OperationalError, InterfaceError):
+            return None  # the primary is out of reach too: the usual 503
 
 
 class ReplicaRouter:
@@ -138,7 +179,10 @@ class ReplicaRouter:
             return DEFAULT_DB_ALIAS
         if state.wrote_recently is None:
             state.wrote_recently = _wrote_recently(state.client)
-        return DEFAULT_DB_ALIAS if state.wrote_recently else REPLICA
+        if state.wrote_recently:
+            return DEFAULT_DB_ALIAS
+        state.used_replica = True
+        return REPLICA
 
     def db_for_write(self, model: type[Model], **hints: Any) -> str:
         # Explicit: without it Django would write an object back where it was read from.

@@ -7,7 +7,7 @@ from unittest import mock
 
 import pytest
 from django.core.cache import cache
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 from django.urls import resolve
@@ -17,6 +17,7 @@ from config.routers import (
     REPLICA,
     PublicReadsMiddleware,
     ReplicaRouter,
+    _ReplicaHealth,
     reading_from_replica,
 )
 from letters.models import Letter
@@ -39,8 +40,9 @@ PUBLIC_PATHS = {
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
+def _fresh_cache_and_replica() -> None:
     cache.clear()
+    _ReplicaHealth.down_until = 0.0
 
 
 def database_for(request: HttpRequest, model: type = Signature) -> str:
@@ -249,3 +251,57 @@ def test_a_replica_without_postgresql_refuses_to_start_with_a_clear_message() ->
     )
     assert result.returncode != 0 and "started" not in result.stdout
     assert "DATABASE_REPLICA_URL needs DATABASE_URL on PostgreSQL" in result.stderr
+
+
+# --- a failing replica --------------------------------------------------------------------
+def serve(request: HttpRequest, *, replica_fails: bool, primary_fails: bool = False) -> list[str]:
+    """Run `request` through the middleware as Django would, with a view that reads once
+    and fails on a database that is down; returns the databases its runs read from."""
+    reads: list[str] = []
+
+    def view(req: HttpRequest) -> HttpResponse:
+        database = ReplicaRouter().db_for_read(Signature)
+        reads.append(database)
+        if (database == REPLICA and replica_fails) or (database == "default" and primary_fails):
+            raise OperationalError("connection refused")
+        return HttpResponse(database)
+
+    def get_response(req: HttpRequest) -> HttpResponse:
+        req.resolver_match = resolve(req.path_info)
+        middleware.process_view(req, view, (), {})
+        try:
+            return view(req)
+        except OperationalError as exc:
+            answer = middleware.process_exception(req, exc)
+            return answer if answer is not None else HttpResponse(status=503)
+
+    middleware = PublicReadsMiddleware(get_response)
+    response = middleware(request)
+    reads.append(f"status {response.status_code}")
+    return reads
+
+
+def test_a_public_read_the_replica_fails_is_answered_from_the_primary() -> None:
+    assert serve(get("/letters/a-letter/"), replica_fails=True) == [
+        REPLICA,
+        "default",
+        "status 200",
+    ]
+
+
+def test_after_a_replica_failure_public_reads_skip_it_for_a_while() -> None:
+    serve(get("/letters/a-letter/"), replica_fails=True)
+    assert serve(get("/letters/a-letter/"), replica_fails=True) == ["default", "status 200"]
+    _ReplicaHealth.down_until = 0.0  # the retry interval has passed
+    assert serve(get("/letters/a-letter/"), replica_fails=False) == [REPLICA, "status 200"]
+
+
+def test_a_failing_primary_is_not_retried_and_answers_the_usual_503() -> None:
+    reads = serve(get("/letters/a-letter/", cookie="sessionid=abc"), replica_fails=True,
+                  primary_fails=True)  # fmt: skip
+    assert reads == ["default", "status 503"]
+
+
+def test_when_both_databases_fail_the_answer_is_the_usual_503() -> None:
+    reads = serve(get("/letters/a-letter/"), replica_fails=True, primary_fails=True)
+    assert reads == [REPLICA, "default", "status 503"]

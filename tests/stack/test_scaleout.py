@@ -42,6 +42,7 @@ class ScaleOut:
     primary: str
     replica: str
     web_logs: tuple[Path, Path]
+    replica_stop: tuple[str, ...]
 
     def manage(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -103,6 +104,19 @@ def scaleout(smtp_sink: SmtpSink) -> Iterator[ScaleOut]:
             primary=values["SCALEOUT_PRIMARY_DSN"],
             replica=values["SCALEOUT_REPLICA_DSN"],
             web_logs=(directory / "logs" / "web1.log", directory / "logs" / "web2.log"),
+            replica_stop=(
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                values["SCALEOUT_PG_CTL"],
+                "-D",
+                values["SCALEOUT_REPLICA_DATA"],
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ),
         )
     finally:
         down = subprocess.run(
@@ -205,6 +219,9 @@ def test_signer_sees_own_confirmed_signature_while_the_replica_lags_and_it_catch
     assert eventually(lambda: tally(scaleout.replica) == 1, timeout=30)
     assert eventually(lambda: listed(reader, url), timeout=10)
     assert api_listed(reader, url)
+    # The replica goes away: the public pages still answer, from the primary.
+    subprocess.run(scaleout.replica_stop, capture_output=True, timeout=60, check=True)
+    assert listed(reader, url) and listed(reader, url) and api_listed(reader, url)
     # The load balancer spread the requests over both web processes.
     for log in scaleout.web_logs:
         assert '"GET /letters/' in log.read_text(errors="replace"), log
