@@ -89,5 +89,13 @@
     });
   });
 
+  // Back to a page kept in memory after signing: its answer was used; get a new one.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) {
+      sending = false;
+      solve();
+    }
+  });
+
   solve();
 })();
