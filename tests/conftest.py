@@ -49,6 +49,16 @@ def _fast_password_hasher(request: pytest.FixtureRequest, settings: Settings) ->
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    # A request with Accept-Language leaves its language active in the thread (Django's
+    # LocaleMiddleware activates, nothing deactivates); the next test must not inherit it.
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     from core.cache import local_clear
 
