@@ -140,7 +140,10 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
     DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
     MIDDLEWARE.append("config.routers.PublicReadsMiddleware")
-if DATABASE_POOLER == "transaction" and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+if (
+    DATABASE_POOLER == "transaction"
+    and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
+):
     # Each transaction may run on a different server connection: no named cursors held
     # across statements, no statements prepared on one connection and run on another.
     for _database in DATABASES.values():
@@ -362,9 +365,7 @@ ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 # `domains` (addresses at SIGNUP_DOMAINS, or their subdomains), or `open` (anyone).
 SIGNUP_MODE = env.str("SIGNUP_MODE", default="closed").strip().lower()
 if SIGNUP_MODE not in ("closed", "domains", "open"):
-    raise ImproperlyConfigured(
-        f"SIGNUP_MODE must be closed, domains or open, not {SIGNUP_MODE!r}."
-    )
+    raise ImproperlyConfigured(f"SIGNUP_MODE must be closed, domains or open, not {SIGNUP_MODE!r}.")
 SIGNUP_DOMAINS = [
     d.strip().lower().lstrip("@").rstrip(".")
     for d in env.list("SIGNUP_DOMAINS", default=[])

@@ -265,7 +265,8 @@ def test_a_bulk_job_stopped_by_its_soft_limit_resumes_where_it_stopped(name: str
 
 def test_a_reconfirmation_job_stopped_by_its_soft_limit_resumes() -> None:
     with mock.patch(
-        "petition.reconfirm.services.reconfirm_request_run", side_effect=[SoftTimeLimitExceeded(), 3]
+        "petition.reconfirm.services.reconfirm_request_run",
+        side_effect=[SoftTimeLimitExceeded(), 3],
     ) as service:
         tasks.reconfirm_request_run.apply(args=(5,))
     assert service.call_count == 2

@@ -53,7 +53,9 @@ def test_domains_mode_takes_listed_domains_and_their_subdomains_only(
     assert not User.objects.filter(email="x@evilunion.example").exists()
     assert signup(Client(), "ada@union.example").status_code == 302
     assert signup(Client(), "bo@mail.union.example").status_code == 302
-    assert User.objects.filter(email__in=["ada@union.example", "bo@mail.union.example"]).count() == 2
+    assert (
+        User.objects.filter(email__in=["ada@union.example", "bo@mail.union.example"]).count() == 2
+    )
 
 
 def test_open_mode_lets_anyone_sign_up(client: Client, settings) -> None:
@@ -66,7 +68,9 @@ def test_an_invitation_opens_sign_up_for_its_address_when_sign_up_is_closed(
     client: Client, settings
 ) -> None:
     settings.SIGNUP_MODE = "closed"
-    invitation = InvitationFactory(email="invitee@example.org", email_normalized="invitee@example.org")
+    invitation = InvitationFactory(
+        email="invitee@example.org", email_normalized="invitee@example.org"
+    )
     url = reverse("invitation_accept", args=[invitation_token(invitation)])
     assert client.get(url).status_code == 200
     # Another address is still refused, even holding the invitation.

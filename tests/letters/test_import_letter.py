@@ -95,7 +95,10 @@ def test_second_import_updates_the_same_letter(tmp_path: Path) -> None:
         (VALID.replace("goal: 5000", "goal: lots"), "`goal` must be a whole number"),
         (VALID.replace("closes_at: 2027-03-01T00:00:00Z", "closes_at: soon"), "`closes_at`"),
         (VALID.replace("city, country", "city, shoe_size"), "Unknown signer fields: shoe_size"),
-        (VALID.replace("slug: fair-terms-test", "slug: fair terms!"), "`slug` .*may hold only letters"),
+        (
+            VALID.replace("slug: fair-terms-test", "slug: fair terms!"),
+            "`slug` .*may hold only letters",
+        ),
         (VALID.replace("goal: 5000", "goal: 5000\nlanguage: xx-nope"), "not a known language"),
         (
             VALID.replace('  - name: "Bo Example"', '  - name: "Bo"\n    email: bo@x.org'),
