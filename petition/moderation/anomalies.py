@@ -149,8 +149,10 @@ def letter_flag_anomalies(*, letter: Letter, since: timedelta | None = None) -> 
 NEAR_NAME_SIMILARITY = 0.7
 # Names shorter than this (in characters of name_key) are too common to compare fuzzily.
 NEAR_NAME_MIN_LENGTH = 6
-# The portable check compares at most this many recent signatures.
-NEAR_NAME_WINDOW = 5000
+# Both checks compare at most this many recent signatures, and only with each other: a
+# flood of patterned names ("Signer 000001", "Signer 000002"…) makes every pair a match,
+# so comparing the window with the whole letter would grow with the square of its size.
+NEAR_NAME_WINDOW = 2000
 
 
 @lru_cache(maxsize=1)
@@ -174,14 +176,16 @@ def near_duplicate_names(letter: Letter, recent: QuerySet[Signature]) -> list[in
 def _near_names_trigram(letter: Letter, recent: QuerySet[Signature]) -> list[int]:
     # `%` finds candidates through the GIN index (at pg_trgm's own threshold); similarity()
     # then keeps the close ones.
-    recent_ids = list(recent.exclude(name_key="").values_list("pk", flat=True)[:NEAR_NAME_WINDOW])
+    recent_ids = list(
+        recent.exclude(name_key="").order_by("-pk").values_list("pk", flat=True)[:NEAR_NAME_WINDOW]
+    )
     if not recent_ids:
         return []
     sql = """
         SELECT a.id, b.id FROM petition_signature a
         JOIN petition_signature b
           ON b.letter_id = a.letter_id AND b.id <> a.id AND b.name_key <> a.name_key
-         AND b.name_key %% a.name_key
+         AND b.id = ANY(%s) AND b.name_key %% a.name_key
         WHERE a.letter_id = %s AND a.id = ANY(%s) AND length(a.name_key) >= %s
           AND length(b.name_key) >= %s AND similarity(a.name_key, b.name_key) >= %s
     """
@@ -189,6 +193,7 @@ def _near_names_trigram(letter: Letter, recent: QuerySet[Signature]) -> list[int
         cursor.execute(
             sql,
             [
+                recent_ids,
                 letter.pk,
                 recent_ids,
                 NEAR_NAME_MIN_LENGTH,
