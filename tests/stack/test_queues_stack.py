@@ -79,13 +79,13 @@ def add_public_signatures(letter: Letter, count: int) -> None:
         )
 
 
-def big_letter(slug: str, owner: object) -> Letter:
+def big_letter(slug: str, owner: object, signatures: int = SIGNATURES) -> Letter:
     letter = LetterFactory(slug=slug, title=f"The biggest letter {slug}", body=longest_body())
     for i in range(NAMED_SIGNATORIES):
         NamedSignatoryFactory(
             letter=letter, name=f"Named Signatory {i:03d}", affiliation="Guild of painters " * 4
         )
-    add_public_signatures(letter, SIGNATURES)
+    add_public_signatures(letter, signatures)
     LetterRoleFactory(letter=letter, user=owner, role=LetterRole.Role.OWNER)
     return letter
 
