@@ -55,6 +55,26 @@ class ModerationError(Exception):
     """A moderation request that cannot be carried out; its message says why, for people."""
 
 
+def _changes_record(
+    *, letter: Letter, actor: Any, action: str, changed: list[Signature], detail: dict[str, Any]
+) -> AuditEntry:
+    """The audit entry of a moderation action and, for its undo, each changed signature's
+    state before it."""
+    entry = audit_record(
+        letter=letter, actor=actor, action=action, signature_count=len(changed), detail=detail
+    )
+    SignatureChange.objects.bulk_create(
+        SignatureChange(
+            entry=entry,
+            signature=row,
+            previous_moderation=row.moderation,
+            previous_shadow_reason=row.shadow_reason,
+        )
+        for row in changed
+    )
+    return entry
+
+
 def _after_change() -> None:
     transaction.on_commit(tally_soon, robust=True)
 
@@ -93,21 +113,12 @@ def signatures_moderate(
             for row in rows
             if row.moderation != target or (lifting_shadow and row.shadow_reason)
         ]
-        entry = audit_record(
+        entry = _changes_record(
             letter=letter,
             actor=actor,
             action=audit_action,
-            signature_count=len(changed),
+            changed=changed,
             detail={"moderation": target, "selected": len(ids), "note": note[:500]},
-        )
-        SignatureChange.objects.bulk_create(
-            SignatureChange(
-                entry=entry,
-                signature=row,
-                previous_moderation=row.moderation,
-                previous_shadow_reason=row.shadow_reason,
-            )
-            for row in changed
         )
         unbanned = [row for row in changed if lifting_shadow and row.shadow_reason]
         for row in changed:
@@ -157,21 +168,12 @@ def signature_comments_set(
                 % {"n": len(ids) - len(rows)}
             )
         changed = [row for row in rows if row.comment_hidden != hidden]
-        entry = audit_record(
+        entry = _changes_record(
             letter=letter,
             actor=actor,
             action=audit_action,
-            signature_count=len(changed),
+            changed=changed,
             detail={"comment_hidden": hidden, "selected": len(ids), "note": note[:500]},
-        )
-        SignatureChange.objects.bulk_create(
-            SignatureChange(
-                entry=entry,
-                signature=row,
-                previous_moderation=row.moderation,
-                previous_shadow_reason=row.shadow_reason,
-            )
-            for row in changed
         )
         Signature.objects.filter(pk__in=[row.pk for row in changed]).update(comment_hidden=hidden)
         letter_public_choices_forget(letter.pk)
