@@ -7,7 +7,7 @@ anything, and it is refused when a browser says it came from another site
 """
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -18,7 +18,8 @@ from letters.models import Letter
 from letters.versions import version_diff
 
 from ..models import Signature
-from ..signing.tokens import LinkExpired, LinkInvalid, make_manage_token
+from ..selfservice.views import signature_from_link
+from ..signing.tokens import LinkInvalid, make_manage_token
 from .services import NotReconfirmable, read_reconfirm_token, signature_reconfirm
 
 
@@ -60,17 +61,10 @@ def _page(
 @require_http_methods(["GET", "POST"])
 def signature_reconfirm_view(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """GET shows the changes since the signer's version; POST confirms the newest one."""
-    letter = get_object_or_404(Letter.objects.public(), slug=slug)
-    try:
-        signature_id, letter_id = read_reconfirm_token(token)
-    except LinkExpired:
-        return _link_error(request, letter, expired=True)
-    except LinkInvalid:
-        return _link_error(request, letter, expired=False)
-    signature = letter.signatures.filter(pk=signature_id).first()
-    if letter_id != letter.pk or signature is None:
-        return _link_error(request, letter, expired=False)
-    signature.letter = letter
+    found = signature_from_link(request, slug, token, read=read_reconfirm_token, error=_link_error)
+    if isinstance(found, HttpResponse):
+        return found
+    signature, letter = found, found.letter
     if request.method == "GET":
         return _page(request, letter, signature)
     try:

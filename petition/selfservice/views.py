@@ -6,6 +6,7 @@ a browser says it came from another site (config/csrf.py: no cookie needed).
 
 import contextlib
 import json
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -50,18 +51,27 @@ def manage_link_request(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "petition/manage/request.html", {"letter": letter, "form": form})
 
 
-def signature_from_link(request: HttpRequest, slug: str, token: str) -> Signature | HttpResponse:
-    """The signature a manage link names on this letter, or the error page to answer with."""
+def signature_from_link(
+    request: HttpRequest,
+    slug: str,
+    token: str,
+    *,
+    read: Callable[[str], tuple[int, int]] = read_manage_token,
+    error: Callable[..., HttpResponse] | None = None,
+) -> Signature | HttpResponse:
+    """The signature a signer's link (a manage link, or what `read` reads) names on this
+    letter, or the error page to answer with (`error`, by default the manage link's)."""
     letter = get_object_or_404(Letter.objects.public(), slug=slug)
+    answer_error = error or _link_error
     try:
-        signature_id, letter_id = read_manage_token(token)
+        signature_id, letter_id = read(token)
     except LinkExpired:
-        return _link_error(request, letter, expired=True)
+        return answer_error(request, letter, expired=True)
     except LinkInvalid:
-        return _link_error(request, letter, expired=False)
+        return answer_error(request, letter, expired=False)
     signature = letter.signatures.filter(pk=signature_id).first()
     if letter_id != letter.pk or signature is None:
-        return _link_error(request, letter, expired=False)
+        return answer_error(request, letter, expired=False)
     signature.letter = letter
     return signature
 
