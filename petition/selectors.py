@@ -6,13 +6,11 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 from django.db import transaction
-from django.db.models import Q
 
 from core.cache import cache_delete, cache_get, cache_get_many, cache_set, cache_set_many
-from core.normalize import name_key
 from letters.models import Letter
 
-from .models import PUBLIC_SIGNATURE_FIELDS, LetterCount, Signature, counts_q, public_comment_q
+from .models import PUBLIC_SIGNATURE_FIELDS, LetterCount, Signature, public_comment_q
 
 logger = logging.getLogger(__name__)
 
@@ -184,47 +182,3 @@ def letter_anonymous_verified_count(letter: Letter) -> int:
     )
     cache_set(key, count, PUBLIC_COMMENTS_CACHE_SECONDS)
     return count
-
-
-# The moderation queue's filters, by the name the queue's tabs use.
-QUEUE_STATES: dict[str, Q] = {
-    "all": Q(),
-    "pending": Q(status="pending", shadow_reason=""),
-    "verified": counts_q(),
-    "awaiting": Q(status="verified", shadow_reason="", moderation=""),
-    "held": Q(moderation="held"),
-    "flagged": ~Q(flags=""),
-    "hidden": Q(moderation="hidden"),
-    "rejected": Q(moderation="rejected"),
-    "invalidated": Q(moderation="invalidated"),
-    "shadow": ~Q(shadow_reason=""),
-}
-
-
-def moderation_queue(
-    *,
-    letter: Letter,
-    state: str = "all",
-    search: str = "",
-    before: int | None = None,
-    limit: int = 50,
-) -> tuple[list[Signature], int | None]:
-    """A page of the letter's signatures for moderators, newest first, and the cursor of the
-    next page (None at the end). Keyset-paged on the id, so page 1,000 costs what page 1 does.
-
-    `search` is an email domain when it contains "@" or a dot and no space, else part of a name.
-    """
-    signatures = Signature.objects.filter(letter=letter).filter(QUEUE_STATES[state])
-    search = search.strip()
-    if search:
-        if "@" in search or ("." in search and " " not in search):
-            # Exactly that domain, so the (letter, domain, id) index answers a page alone.
-            domain = search.rpartition("@")[2].lower().rstrip(".")
-            signatures = signatures.filter(email_domain=domain)
-        else:
-            signatures = signatures.filter(name_key__contains=name_key(search))
-    if before is not None:
-        signatures = signatures.filter(pk__lt=before)
-    rows = list(signatures.order_by("-pk")[: limit + 1])
-    next_cursor = rows[limit - 1].pk if len(rows) > limit else None
-    return rows[:limit], next_cursor

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from core.params import BadParameter, StrictIntegerField, parse_int
 from core.text import PlainTextField, TextKind
 
-from ..selectors import QUEUE_STATES
+from .selectors import QUEUE_STATES
 from .services import BULK_ACTIONS, COMMENT_ACTIONS, MATCHING_ACTIONS, InvalidationCriteria
 
 STATE_LABELS = {

@@ -48,7 +48,7 @@ from .selectors import (
     preview_csv,
     preview_rows,
     queue_count,
-    queue_queryset,
+    queue_page,
     signatures_breakdown,
     signing_spike,
 )
@@ -65,8 +65,6 @@ from .services import (
     watched_name_add,
     watched_name_remove,
 )
-
-QUEUE_PAGE = 50
 
 
 def _team_context(letter: Letter, role: str, section: str) -> dict[str, Any]:
@@ -90,14 +88,8 @@ def moderation_queue_view(request: HttpRequest, letter: Letter, role: str) -> Ht
     search = form.cleaned_data["q"]
     before = form.cleaned_data["before"]
     queue_filter = QueueFilter(state=state, search=search)
-    signatures = queue_queryset(letter=letter, queue_filter=queue_filter)
-    page = list(
-        (signatures.filter(pk__lt=before) if before is not None else signatures).order_by("-pk")[
-            : QUEUE_PAGE + 1
-        ]
-    )
-    rows = page[:QUEUE_PAGE]
-    next_cursor = rows[-1].pk if len(page) > QUEUE_PAGE else None
+    page = queue_page(letter=letter, queue_filter=queue_filter, before=before)
+    rows, next_cursor = page.rows, page.next_cursor
     # One page holds them all: no need to count.
     if before is None and next_cursor is None:
         matching, more = len(rows), False

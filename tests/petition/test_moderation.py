@@ -12,6 +12,7 @@ from accounts.models import User
 from letters.models import AuditEntry, Letter, LetterRole
 from petition.models import Signature, SignatureChange
 from petition.moderation.anomalies import letter_flag_anomalies
+from petition.moderation.selectors import QueueFilter, queue_page
 from petition.moderation.services import (
     InvalidationCriteria,
     ModerationError,
@@ -23,7 +24,7 @@ from petition.moderation.services import (
     signatures_moderate,
     watched_name_add,
 )
-from petition.selectors import letter_signature_count, moderation_queue
+from petition.selectors import letter_signature_count
 from tests.factories import LetterFactory, LetterRoleFactory, SignatureFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -354,21 +355,22 @@ def test_ip_addresses_are_erased_after_the_retention_window(letter: Letter):
 
 def test_queue_pages_by_keyset_without_overlap(letter: Letter):
     signatures = [verified(letter) for _ in range(7)]
-    first, cursor = moderation_queue(letter=letter, limit=3)
-    second, cursor2 = moderation_queue(letter=letter, before=cursor, limit=3)
-    third, cursor3 = moderation_queue(letter=letter, before=cursor2, limit=3)
-    seen = [s.pk for s in first + second + third]
+    everything = QueueFilter()
+    first = queue_page(letter=letter, queue_filter=everything, limit=3)
+    second = queue_page(letter=letter, queue_filter=everything, before=first.next_cursor, limit=3)
+    third = queue_page(letter=letter, queue_filter=everything, before=second.next_cursor, limit=3)
+    seen = [s.pk for s in first.rows + second.rows + third.rows]
     assert seen == sorted((s.pk for s in signatures), reverse=True)
-    assert cursor3 is None
+    assert third.next_cursor is None
 
 
 def test_queue_searches_by_domain_and_by_name(letter: Letter):
     verified(letter, name="Ada Lovelace", email="ada@analytical.example")
     verified(letter, name="Grace Hopper", email="grace@navy.example")
-    by_domain, _ = moderation_queue(letter=letter, search="@navy.example")
-    by_name, _ = moderation_queue(letter=letter, search="lovel")
-    assert [s.name for s in by_domain] == ["Grace Hopper"]
-    assert [s.name for s in by_name] == ["Ada Lovelace"]
+    by_domain = queue_page(letter=letter, queue_filter=QueueFilter(search="@navy.example"))
+    by_name = queue_page(letter=letter, queue_filter=QueueFilter(search="lovel"))
+    assert [s.name for s in by_domain.rows] == ["Grace Hopper"]
+    assert [s.name for s in by_name.rows] == ["Ada Lovelace"]
 
 
 # --- pages -------------------------------------------------------------------------------

@@ -5,10 +5,11 @@ import pytest
 from django.core import mail
 from django.test import RequestFactory
 
+from core.clientip import client_ip
 from letters.models import Letter
 from petition.models import Block, Signature
 from petition.selectors import letter_signature_count
-from petition.signing.screening import blocks_changed, client_ip
+from petition.signing.screening import blocks_changed
 from tests.factories import LetterFactory
 
 from .conftest import confirm_link
@@ -267,10 +268,10 @@ def test_blocked_attempts_count_towards_the_hard_limit(
 def test_moderators_see_shadow_banned_attempts_below_the_hard_limit(
     letter: Letter, sign_at: Callable
 ) -> None:
-    from petition.selectors import moderation_queue
+    from petition.moderation.selectors import QueueFilter, queue_page
 
     sign_at(letter, "198.51.100.7", email="bot@example.org", website="x")
-    shown, _ = moderation_queue(letter=letter, state="shadow")
+    shown = queue_page(letter=letter, queue_filter=QueueFilter(state="shadow")).rows
     assert [s.email for s in shown] == ["bot@example.org"]
 
 
