@@ -9,8 +9,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from petition.models import OutboundEmail
-from petition.outbox import outbox_enqueue_message
+from mail.models import OutboundEmail
+from mail.outbox import outbox_enqueue_message
 
 from .models import User
 
@@ -87,6 +87,6 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_client_ip(self, request: Any) -> str:
         """The same client address the signing rate limits use (TRUSTED_PROXIES aware)."""
-        from petition.signing.screening import client_ip
+        from core.clientip import client_ip
 
         return client_ip(request) or super().get_client_ip(request)

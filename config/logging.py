@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 QUIET_WHEN_IDLE = frozenset(
     {
         "petition.tasks.tally_counts",
-        "petition.tasks.outbox_requeue_stale",
-        "petition.tasks.drain_outbox",
-        "petition.tasks.drain_outbox_bulk",
+        "mail.tasks.outbox_requeue_stale",
+        "mail.tasks.drain_outbox",
+        "mail.tasks.drain_outbox_bulk",
         "petition.tasks.anomalies_flag",
         "petition.tasks.ip_addresses_erase",
         "petition.tasks.retention_apply",

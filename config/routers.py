@@ -91,7 +91,7 @@ _public_read: ContextVar[_PublicRead | None] = ContextVar("public_read", default
 
 def _client_key(request: HttpRequest) -> str:
     # The client's address, never stored as such: a keyed hash scoped to this purpose.
-    from petition.signing.screening import client_ip
+    from core.clientip import client_ip
 
     address = client_ip(request) or ""
     digest = hashlib.blake2b(

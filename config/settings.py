@@ -204,12 +204,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_QUEUES: dict[str, dict[str, str]] = {"signing": {}, "mail": {}, "bulk": {}}
 CELERY_TASK_DEFAULT_QUEUE = "bulk"
 CELERY_TASK_ROUTES = {
-    "petition.tasks.drain_outbox": {"queue": "signing"},
-    "petition.tasks.send_outbound_email": {"queue": "signing"},
-    "petition.tasks.outbox_requeue_stale": {"queue": "signing"},
+    "mail.tasks.drain_outbox": {"queue": "signing"},
+    "mail.tasks.send_outbound_email": {"queue": "signing"},
+    "mail.tasks.outbox_requeue_stale": {"queue": "signing"},
     "petition.tasks.tally_counts": {"queue": "signing"},
-    "petition.tasks.drain_outbox_bulk": {"queue": "mail"},
-    "petition.tasks.send_outbound_email_bulk": {"queue": "mail"},
+    "mail.tasks.drain_outbox_bulk": {"queue": "mail"},
+    "mail.tasks.send_outbound_email_bulk": {"queue": "mail"},
     "petition.tasks.tally_reconcile": {"queue": "bulk"},
     "petition.tasks.anomalies_flag": {"queue": "bulk"},
     "petition.tasks.ip_addresses_erase": {"queue": "bulk"},
@@ -234,7 +234,7 @@ TALLY_RECONCILE_SECONDS = env.float("TALLY_RECONCILE_SECONDS", default=600.0)
 LOG_CHECKPOINT_SECONDS = env.float("LOG_CHECKPOINT_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE = {
     "outbox-requeue-stale": {
-        "task": "petition.tasks.outbox_requeue_stale",
+        "task": "mail.tasks.outbox_requeue_stale",
         "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=30.0),
         "options": {"expires": 60},
     },

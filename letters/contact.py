@@ -68,8 +68,8 @@ def letter_owner_emails(letter: Letter) -> list[str]:
 @transaction.atomic
 def letter_contact_send(*, letter: Letter, message: ContactMessage) -> int:
     """Queue the reader's message to each owner of the letter; returns how many emails."""
-    from petition.models import OutboundEmail
-    from petition.outbox import outbox_enqueue_message
+    from mail.models import OutboundEmail
+    from mail.outbox import outbox_enqueue_message
 
     recipients = letter_owner_emails(letter)
     context = {
@@ -112,8 +112,8 @@ def contact_limited(*, letter: Letter, ip_group: str) -> bool:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def letter_contact(request: HttpRequest, slug: str) -> HttpResponse:
+    from core.clientip import client_ip
     from core.normalize import ip_group
-    from petition.signing.screening import client_ip
 
     letter = get_object_or_404(Letter.objects.public(), slug=slug)
     has_owners = bool(letter_owner_emails(letter))

@@ -19,8 +19,8 @@ from core.fields import max_length
 from core.normalize import normalize_email
 from core.ratelimit import rate_limits_exceeded
 from core.sealed import TokenExpired, TokenInvalid, open_link, seal
-from petition.models import OutboundEmail
-from petition.outbox import outbox_enqueue_message
+from mail.models import OutboundEmail
+from mail.outbox import outbox_enqueue_message
 
 from .audit import audit_record
 from .markdown import MARKDOWN_MAX_LENGTH, markdown_problem

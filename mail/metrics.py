@@ -1,9 +1,9 @@
 """What operators see of the mail: the outbox's queue by kind, the send rate, failures and
 bounces per hour, the suppression list. Every figure comes from indexed queries over the
-outbox the layer above registered; the cheap ones for /health/ and the signer's page are
+outbox; the cheap ones for /health/ and the signer's page are
 cached a few seconds."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,8 +14,7 @@ from django.utils import timezone
 
 from core.cache import cache_get, cache_set
 
-from .models import Suppression
-from .registry import registered_outbox
+from .models import OutboundEmail, Suppression
 
 _CACHE_SECONDS = 10
 
@@ -48,18 +47,15 @@ def _age_seconds(since: datetime | None, now: datetime) -> int | None:
     return None if since is None else max(0, int((now - since).total_seconds()))
 
 
-def _per_hour(rows: Iterable[dict[str, Any]]) -> dict[datetime, int]:
+def _per_hour(rows: Iterable[Mapping[str, Any]]) -> dict[datetime, int]:
     return {row["hour"]: row["n"] for row in rows if row["hour"] is not None}
 
 
 def mail_figures(*, hours: int = 24) -> MailFigures:
     """Every figure of the staff page (uncached: staff only)."""
-    outbox = registered_outbox()
     now = timezone.now()
     suppressed = Suppression.objects.count()
-    if outbox is None:
-        return MailFigures({}, None, 0, 0, 0, 0, suppressed, [])
-    emails = outbox.model.objects
+    emails = OutboundEmail.objects
     queued = emails.filter(state="queued")
     by_kind = dict(
         queued.values_list("kind").annotate(n=Count("pk")).order_by("kind").values_list("kind", "n")
@@ -103,11 +99,8 @@ def mail_health() -> dict[str, int | None]:
     cached = cache_get("mail:health")
     if cached is not None:
         return dict(cached)
-    outbox = registered_outbox()
-    if outbox is None:
-        return {}
     now = timezone.now()
-    emails = outbox.model.objects
+    emails = OutboundEmail.objects
     hour_ago = now - timedelta(hours=1)
     oldest = emails.filter(state="queued").aggregate(oldest=Min("created_at"))["oldest"]
     report: dict[str, int | None] = {
@@ -127,11 +120,8 @@ def verification_delay_seconds() -> int:
     cached = cache_get("mail:verify-delay")
     if cached is not None:
         return int(cached)
-    outbox = registered_outbox()
-    if outbox is None:
-        return 0
     oldest = (
-        outbox.model.objects.filter(state="queued", kind=outbox.verify_kind)
+        OutboundEmail.objects.filter(state="queued", kind=OutboundEmail.Kind.VERIFY)
         .order_by("created_at")
         .values_list("created_at", flat=True)
         .first()

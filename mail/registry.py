@@ -1,39 +1,27 @@
 """What the layers above register for the mail layer to call: mail never imports them.
 
-The outbox (petition) registers its model, so the operators' figures can count it, and
-how to mark a row whose message a provider reported bounced."""
+The petition app registers how to render a signature's email (a verification or manage
+link, made when the email is sent)."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.core.mail import EmailMultiAlternatives
+
+    from .models import OutboundEmail
+
+SignatureRenderer = Callable[["OutboundEmail"], "EmailMultiAlternatives"]
+
+_signature_renderer: SignatureRenderer | None = None
 
 
-@dataclass(frozen=True)
-class BounceReport:
-    message_id: str
-    recipient: str
-    event: str  # "bounced", "complained", "rejected"
-    at: datetime
+def signature_renderer_register(renderer: SignatureRenderer) -> None:
+    global _signature_renderer
+    _signature_renderer = renderer
 
 
-@dataclass(frozen=True)
-class Outbox:
-    # A model with kind, state ("queued"/"sent"/"failed"), created_at, sent_at, bounced_at.
-    model: Any
-    # The kinds a person waits for (verification first), for the "mail is slow" notice.
-    waited_for_kinds: frozenset[str]
-    verify_kind: str
-    mark_bounced: Callable[[BounceReport], int]
-
-
-_outbox: Outbox | None = None
-
-
-def outbox_register(outbox: Outbox) -> None:
-    global _outbox
-    _outbox = outbox
-
-
-def registered_outbox() -> Outbox | None:
-    return _outbox
+def signature_renderer() -> SignatureRenderer:
+    if _signature_renderer is None:
+        raise RuntimeError("no app registered how to render a signature's email")
+    return _signature_renderer

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from .messages import message_id_bare
 from .models import Suppression
-from .registry import BounceReport, registered_outbox
+from .outbox import BounceReport, outbound_mark_bounced
 from .services import suppression_add
 
 logger = logging.getLogger(__name__)
@@ -48,16 +48,14 @@ def tracking_event_apply(event: AnymailTrackingEvent, *, esp_name: str) -> bool:
         return False
     detail = (event.description or event.mta_response or "")[:2000]
     suppression_add(address=event.recipient, reason=reason, source=esp_name, detail=detail)
-    outbox = registered_outbox()
-    if outbox is not None:
-        outbox.mark_bounced(
-            BounceReport(
-                message_id=message_id_bare(event.message_id or ""),
-                recipient=event.recipient,
-                event=str(event.event_type),
-                at=event.timestamp or timezone.now(),
-            )
+    outbound_mark_bounced(
+        BounceReport(
+            message_id=message_id_bare(event.message_id or ""),
+            recipient=event.recipient,
+            event=str(event.event_type),
+            at=event.timestamp or timezone.now(),
         )
+    )
     return True
 
 

@@ -7,9 +7,8 @@ from django.http import HttpRequest
 
 from letters.models import Letter
 
-from .models import Block, LetterCount, OutboundEmail, Signature, WatchedName
+from .models import Block, LetterCount, Signature, WatchedName
 from .moderation.services import ModerationError, signatures_moderate
-from .outbox import outbound_retry
 from .signing.services import block_create, block_value_normalize
 
 
@@ -55,26 +54,6 @@ class SignatureAdmin(admin.ModelAdmin):
     @admin.action(description="Restore the selected signatures (lifts shadow bans too)")
     def restore(self, request: HttpRequest, queryset: "QuerySet[Signature]") -> None:
         self._moderate(request, queryset, "restore")
-
-    def has_add_permission(self, request: object) -> bool:
-        return False
-
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-
-@admin.register(OutboundEmail)
-class OutboundEmailAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "state", "attempts", "created_at", "sent_at", "last_error")
-    list_filter = ("state", "kind")
-    readonly_fields = [f.name for f in OutboundEmail._meta.fields]
-    raw_id_fields = ("signature",)
-    actions = ["retry"]
-
-    @admin.action(description="Queue the selected failed emails again")
-    def retry(self, request: HttpRequest, queryset: "QuerySet[OutboundEmail]") -> None:
-        count = outbound_retry(outbound_ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"{count} failed email(s) queued again.")
 
     def has_add_permission(self, request: object) -> bool:
         return False

@@ -9,8 +9,8 @@ class PetitionConfig(AppConfig):
 
         from . import health  # noqa: F401  (connects the worker heartbeat to Celery's signal)
         from .moderation.defences import defence_overrides
-        from .outbox import outbox_register_with_mail
+        from .outbox import outbox_register_renderer
 
-        outbox_register_with_mail()
+        outbox_register_renderer()
         # Rate limits set from the site override the environment's defaults.
         rate_overrides_register(defence_overrides)

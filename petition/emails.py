@@ -8,8 +8,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from letters.languages import letter_in_language
+from mail.models import OutboundEmail
 
-from .models import OutboundEmail
 from .signing.tokens import make_manage_token, make_verification_token
 
 MANAGE_LINK_KINDS = (
@@ -34,26 +34,6 @@ def _subject(outbound: OutboundEmail, *, title: str) -> str:
         subject = _("You have already signed: %(title)s") % {"title": title}
     # A header never carries a line break, whatever the title holds.
     return " ".join(subject.split())
-
-
-def build_email(outbound: OutboundEmail) -> EmailMultiAlternatives:
-    """The message an outbox row stands for."""
-    # Signature emails are rendered when sent, to the signer; a row with its own `to` was
-    # rendered when queued (an affiliation check goes to a work address, not the signer's).
-    if outbound.signature_id is not None and not outbound.to:
-        return build_signature_email(outbound)
-    message = EmailMultiAlternatives(
-        subject=" ".join(outbound.subject.split()),
-        body=outbound.body_text,
-        to=[outbound.to],
-        headers={
-            "Auto-Submitted": "auto-generated",
-            "X-Undersigned-Email": f"{outbound.kind}-{outbound.pk}",
-        },
-    )
-    if outbound.body_html:
-        message.attach_alternative(outbound.body_html, "text/html")
-    return message
 
 
 def build_signature_email(outbound: OutboundEmail) -> EmailMultiAlternatives:

@@ -23,9 +23,10 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from letters.models import Letter
+from mail.models import OutboundEmail
 
 from .emails import MANAGE_LINK_KINDS
-from .models import OutboundEmail, Signature
+from .models import Signature
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
         "/admin/letters/letter/",
         "/admin/letters/letter/add/",
         "/admin/petition/signature/",
-        "/admin/petition/outboundemail/",
+        "/admin/mail/outboundemail/",
         "/admin/petition/block/",
         "/admin/petition/block/add/",
         "/admin/petition/lettercount/",

@@ -349,7 +349,7 @@ def test_changelog_dates_follow_the_page_language(client: Client) -> None:
 def test_french_verification_email_is_french_end_to_end_over_smtp(
     client: Client, french_letter, settings, smtp_sink, django_capture_on_commit_callbacks
 ) -> None:
-    from petition.outbox import outbox_drain
+    from mail.outbox import outbox_drain
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_sink.port

@@ -304,7 +304,7 @@ def test_other_signer_forms_refuse_cross_site_posts(
     assert response.status_code == 403
     pages.verified.refresh_from_db()
     assert not pages.verified.affiliation_verified_at
-    from petition.models import OutboundEmail
+    from mail.models import OutboundEmail
 
     assert not OutboundEmail.objects.exists()
 

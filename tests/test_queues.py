@@ -18,8 +18,10 @@ from config.celery import app
 from delivery import tasks as delivery_tasks
 from delivery.models import DeliveryDocument
 from delivery.services import delivery_document_build
+from mail import outbox as mail_outbox
+from mail import tasks as mail_tasks
+from mail.models import OutboundEmail
 from petition import outbox, tasks
-from petition.models import OutboundEmail
 from tests.factories import LetterFactory, SignatureFactory
 
 SIGNER_KINDS = (
@@ -52,7 +54,7 @@ def queue_of(name: str) -> str:
 
 def test_the_project_registers_its_tasks() -> None:
     names = set(project_tasks())
-    assert {"petition.tasks.drain_outbox", "delivery.tasks.build_delivery_document"} <= names
+    assert {"mail.tasks.drain_outbox", "delivery.tasks.build_delivery_document"} <= names
     assert len(names) >= 14
 
 
@@ -88,8 +90,13 @@ def test_the_defaults_bound_a_task_that_sets_no_limits_and_route_it_to_bulk() ->
 
 
 def test_what_a_signer_waits_for_runs_on_the_signing_queue() -> None:
-    for name in ("drain_outbox", "send_outbound_email", "outbox_requeue_stale", "tally_counts"):
-        assert queue_of(f"petition.tasks.{name}") == "signing", name
+    for name in (
+        "mail.tasks.drain_outbox",
+        "mail.tasks.send_outbound_email",
+        "mail.tasks.outbox_requeue_stale",
+        "petition.tasks.tally_counts",
+    ):
+        assert queue_of(name) == "signing", name
 
 
 def test_pdfs_bulk_moderation_reconfirmation_scans_and_retention_run_elsewhere() -> None:
@@ -102,8 +109,8 @@ def test_pdfs_bulk_moderation_reconfirmation_scans_and_retention_run_elsewhere()
         "petition.tasks.retention_apply",
         "petition.tasks.ip_addresses_erase",
         "petition.tasks.tally_reconcile",
-        "petition.tasks.drain_outbox_bulk",
-        "petition.tasks.send_outbound_email_bulk",
+        "mail.tasks.drain_outbox_bulk",
+        "mail.tasks.send_outbound_email_bulk",
     ]
     for name in slow:
         assert queue_of(name) in {"bulk", "mail"}, name
@@ -116,11 +123,11 @@ def test_beat_only_schedules_known_tasks() -> None:
 
 
 def test_only_the_emails_people_wait_for_go_through_the_signing_queue() -> None:
-    assert set(SIGNER_KINDS) == outbox.SIGNER_KINDS
+    assert set(SIGNER_KINDS) == mail_outbox.SIGNER_KINDS
     for kind in BULK_MAIL_KINDS:
-        assert outbox.is_bulk_kind(kind), kind
+        assert mail_outbox.is_bulk_kind(kind), kind
     # A kind added later goes to the mail queue until someone decides a signer waits for it.
-    assert outbox.is_bulk_kind("added_later")
+    assert mail_outbox.is_bulk_kind("added_later")
 
 
 @pytest.mark.django_db
@@ -128,11 +135,11 @@ def test_the_signers_drain_leaves_reconfirmation_mail_to_the_mail_queue() -> Non
     signature = SignatureFactory()
     verify = OutboundEmail.objects.create(signature=signature, kind=OutboundEmail.Kind.VERIFY)
     reconfirm = OutboundEmail.objects.create(signature=signature, kind=OutboundEmail.Kind.RECONFIRM)
-    assert outbox.outbox_drain(linger_seconds=0, bulk=False) == 1
+    assert mail_outbox.outbox_drain(linger_seconds=0, bulk=False) == 1
     assert set(OutboundEmail.objects.filter(state="sent").values_list("pk", flat=True)) == {
         verify.pk
     }
-    assert outbox.outbox_drain(linger_seconds=0, bulk=True) == 1
+    assert mail_outbox.outbox_drain(linger_seconds=0, bulk=True) == 1
     reconfirm.refresh_from_db()
     assert reconfirm.state == OutboundEmail.State.SENT
 
@@ -143,11 +150,11 @@ def test_a_transient_failure_retries_on_the_queue_of_its_kind() -> None:
     signature = SignatureFactory()
     OutboundEmail.objects.create(signature=signature, kind=OutboundEmail.Kind.RECONFIRM)
     with (
-        mock.patch("petition.tasks.send_outbound_email_bulk.apply_async") as bulk_retry,
-        mock.patch("petition.tasks.send_outbound_email.apply_async") as signer_retry,
+        mock.patch("mail.tasks.send_outbound_email_bulk.apply_async") as bulk_retry,
+        mock.patch("mail.tasks.send_outbound_email.apply_async") as signer_retry,
         mock.patch("django.core.mail.message.EmailMessage.send", side_effect=OSError("down")),
     ):
-        outbox.outbox_drain(linger_seconds=0, bulk=True)
+        mail_outbox.outbox_drain(linger_seconds=0, bulk=True)
     assert bulk_retry.called
     assert not signer_retry.called
 
@@ -156,8 +163,8 @@ def test_a_transient_failure_retries_on_the_queue_of_its_kind() -> None:
 @pytest.mark.usefixtures("with_broker")
 def test_enqueueing_nudges_only_the_drain_of_the_emails_class() -> None:
     with (
-        mock.patch("petition.tasks.drain_outbox.delay") as signer_drain,
-        mock.patch("petition.tasks.drain_outbox_bulk.delay") as bulk_drain,
+        mock.patch("mail.tasks.drain_outbox.delay") as signer_drain,
+        mock.patch("mail.tasks.drain_outbox_bulk.delay") as bulk_drain,
     ):
         signature = SignatureFactory()
         outbox.outbox_enqueue(signature, OutboundEmail.Kind.VERIFY)
@@ -185,11 +192,11 @@ def test_the_sweeper_sends_signers_emails_itself_and_hands_bulk_mail_to_the_mail
         next_attempt_at=long_ago,
     )
     with (
-        mock.patch("petition.tasks.drain_outbox_bulk.delay") as bulk_drain,
-        mock.patch("petition.tasks.send_outbound_email_bulk.delay") as bulk_retry,
-        mock.patch("petition.tasks.send_outbound_email.delay") as signer_retry,
+        mock.patch("mail.tasks.drain_outbox_bulk.delay") as bulk_drain,
+        mock.patch("mail.tasks.send_outbound_email_bulk.delay") as bulk_retry,
+        mock.patch("mail.tasks.send_outbound_email.delay") as signer_retry,
     ):
-        assert outbox.outbox_requeue_stale() == 3
+        assert mail_outbox.outbox_requeue_stale() == 3
     verify.refresh_from_db()
     reconfirm.refresh_from_db()
     assert verify.state == OutboundEmail.State.SENT
@@ -202,8 +209,8 @@ def test_the_sweeper_sends_signers_emails_itself_and_hands_bulk_mail_to_the_mail
 @pytest.mark.django_db
 def test_a_drain_out_of_time_stops_and_asks_for_another() -> None:
     OutboundEmail.objects.create(signature=SignatureFactory(), kind=OutboundEmail.Kind.VERIFY)
-    with mock.patch("petition.outbox.outbox_nudge") as nudge:
-        assert outbox.outbox_drain(linger_seconds=0, bulk=False, budget_seconds=0) == 0
+    with mock.patch("mail.outbox.outbox_nudge") as nudge:
+        assert mail_outbox.outbox_drain(linger_seconds=0, bulk=False, budget_seconds=0) == 0
     nudge.assert_called_once_with(bulk=False)
     assert OutboundEmail.objects.get().state == OutboundEmail.State.QUEUED
 
@@ -214,14 +221,14 @@ def test_a_drain_stopped_by_its_soft_limit_keeps_the_email_queued_for_the_next()
         signature=SignatureFactory(), kind=OutboundEmail.Kind.VERIFY
     )
     with (
-        mock.patch("petition.outbox.build_email", side_effect=SoftTimeLimitExceeded()),
-        mock.patch("petition.outbox.outbox_nudge") as nudge,
+        mock.patch("mail.outbox.message_build", side_effect=SoftTimeLimitExceeded()),
+        mock.patch("mail.outbox.outbox_nudge") as nudge,
     ):
-        assert tasks.drain_outbox.run(linger_seconds=0) == 0
+        assert mail_tasks.drain_outbox.run(linger_seconds=0) == 0
     nudge.assert_called_once_with(bulk=False)
     outbound.refresh_from_db()
     assert (outbound.state, outbound.attempts) == (OutboundEmail.State.QUEUED, 0)
-    assert tasks.drain_outbox.run(linger_seconds=0) == 1
+    assert mail_tasks.drain_outbox.run(linger_seconds=0) == 1
     assert len(mail.outbox) == 1
 
 
@@ -283,11 +290,11 @@ def test_a_bulk_job_that_never_finishes_a_run_stops_resuming() -> None:
 def test_email_tasks_leave_room_for_two_smtp_timeouts_past_their_budget() -> None:
     # A send cut short after the server accepted it would go out twice.
     smtp = 2 * settings.EMAIL_TIMEOUT
-    assert tasks.send_outbound_email.soft_time_limit > smtp
-    assert tasks.send_outbound_email_bulk.soft_time_limit > smtp
-    assert tasks.drain_outbox.soft_time_limit > tasks.SIGNING_DRAIN_BUDGET + smtp
-    assert tasks.outbox_requeue_stale.soft_time_limit > tasks.SIGNING_DRAIN_BUDGET + smtp
-    assert tasks.drain_outbox_bulk.soft_time_limit > tasks.BULK_DRAIN_BUDGET + smtp
+    assert mail_tasks.send_outbound_email.soft_time_limit > smtp
+    assert mail_tasks.send_outbound_email_bulk.soft_time_limit > smtp
+    assert mail_tasks.drain_outbox.soft_time_limit > mail_tasks.SIGNING_DRAIN_BUDGET + smtp
+    assert mail_tasks.outbox_requeue_stale.soft_time_limit > mail_tasks.SIGNING_DRAIN_BUDGET + smtp
+    assert mail_tasks.drain_outbox_bulk.soft_time_limit > mail_tasks.BULK_DRAIN_BUDGET + smtp
 
 
 # The worker's main process closes its database connection afterwards: no test transaction.

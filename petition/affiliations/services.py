@@ -33,11 +33,12 @@ from core.ratelimit import rate_limits_exceeded
 from core.sealed import TokenExpired, TokenInvalid, open_link, seal
 from letters.audit import audit_record
 from letters.models import AffiliationVerification, AuditEntry, Letter, NamedSignatory
+from mail.models import OutboundEmail
+from mail.outbox import outbox_nudge
 
 from ..emails import absolute_url
-from ..models import OutboundEmail, Signature
+from ..models import Signature
 from ..moderation.anomalies import is_disposable_domain
-from ..outbox import outbox_nudge
 from ..signing.tokens import LinkExpired, LinkInvalid
 
 logger = logging.getLogger(__name__)

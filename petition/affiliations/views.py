@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.clientip import client_ip
 from core.csrf import origin_checked
 from core.http import link_error
 from letters.models import AffiliationVerification, Letter
@@ -23,7 +24,6 @@ from letters.permissions import ANY_ROLE, OWNER, letter_role_required
 
 from ..models import Signature
 from ..selfservice.views import signature_from_link
-from ..signing.screening import client_ip
 from ..signing.tokens import LinkExpired, LinkInvalid
 from .forms import AddressAtDomainForm, TeamCheckForm, VerificationOpForm
 from .services import (

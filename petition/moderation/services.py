@@ -24,9 +24,10 @@ from core.domains import is_icann_public_suffix
 from core.normalize import cidr_key_range, name_key
 from letters.audit import audit_record
 from letters.models import AuditEntry, Letter
+from mail.models import OutboundEmail
 
 from ..counting import tally_soon
-from ..models import COUNTING_MODERATION, OutboundEmail, Signature, SignatureChange, WatchedName
+from ..models import COUNTING_MODERATION, Signature, SignatureChange, WatchedName
 from ..outbox import outbox_enqueue
 from ..selectors import letter_public_choices_forget
 from ..signing.services import block_value_normalize

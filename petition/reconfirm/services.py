@@ -19,9 +19,11 @@ from django.urls import reverse
 
 from letters.audit import audit_record
 from letters.models import AuditEntry, Letter, LetterVersion
+from mail.models import OutboundEmail
+from mail.outbox import outbox_nudge
 
-from ..models import OutboundEmail, Signature
-from ..outbox import outbox_enqueue, outbox_nudge
+from ..models import Signature
+from ..outbox import outbox_enqueue
 from ..signing.tokens import LinkInvalid, make_signature_token, read_signature_token
 
 logger = logging.getLogger(__name__)

@@ -12,10 +12,11 @@ from django.db import transaction
 from core.normalize import ip_group, normalize_email
 from core.ratelimit import rate_limits_exceeded
 from letters.models import Letter
+from mail.models import OutboundEmail
 
 from ..affiliations.services import affiliation_clear
 from ..counting import tally_soon
-from ..models import OutboundEmail, Signature
+from ..models import Signature
 from ..outbox import outbox_enqueue
 from ..selectors import letter_public_choices_forget
 

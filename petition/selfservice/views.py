@@ -15,13 +15,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.clientip import client_ip
 from core.csrf import origin_checked
 from core.http import link_error
 from letters.languages import render_in_language
 from letters.models import Letter
 
 from ..models import Signature
-from ..signing.screening import client_ip
 from ..signing.tokens import LinkExpired, LinkInvalid, read_manage_token
 from .forms import ManageLinkRequestForm, SignatureManageForm
 from .services import (

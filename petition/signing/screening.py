@@ -8,12 +8,9 @@ nothing is stored at all. Limits key on ip_group: an IPv4 address, or an IPv6 /6
 import ipaddress
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
-
-from django.conf import settings
-from django.http import HttpRequest
 
 from core.cache import cache_delete, cached_twice, local_forget
+from core.clientip import parse_ip
 from core.normalize import ip_group
 from core.ratelimit import rate_limits_exceeded
 from letters.models import Letter
@@ -21,46 +18,9 @@ from letters.models import Letter
 from ..models import Block, Signature
 
 logger = logging.getLogger(__name__)
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 BLOCKS_CACHE_KEY = "screening:blocks"
 BLOCKS_LOCAL_SECONDS = 5.0
 BLOCKS_SHARED_SECONDS = 60
-
-
-@lru_cache(maxsize=1)
-def _trusted_proxies(spec: str) -> tuple[IPNetwork, ...]:
-    return tuple(
-        ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip()
-    )
-
-
-def _parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """An address, IPv4-mapped IPv6 ones (from dual-stack sockets) as the IPv4 they are."""
-    try:
-        address = ipaddress.ip_address(value.strip())
-    except ValueError:
-        return None
-    if address.version == 6 and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address: REMOTE_ADDR, unless that is a trusted proxy, in which case the
-    nearest X-Forwarded-For hop that is not one. Never trusts the header otherwise."""
-    remote = _parse_ip(request.META.get("REMOTE_ADDR", ""))
-    proxies = _trusted_proxies(",".join(settings.TRUSTED_PROXIES))
-    if remote is None or not any(remote in net for net in proxies):
-        return str(remote) if remote else None
-    hops = [h for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
-    for hop in reversed(hops):
-        address = _parse_ip(hop)
-        if address is None:
-            break  # garbage from the client side: stop at the last trusted hop
-        remote = address
-        if not any(address in net for net in proxies):
-            break
-    return str(remote)
 
 
 def _blocks_from_database() -> list[tuple[str, str, int | None]]:
@@ -84,7 +44,7 @@ def blocks_changed() -> None:
 
 
 def blocked_reason(*, letter: Letter, ip: str | None, email_domain: str) -> str:
-    address = _parse_ip(ip) if ip else None
+    address = parse_ip(ip) if ip else None
     for kind, value, letter_id in _blocks():
         if letter_id is not None and letter_id != letter.pk:
             continue

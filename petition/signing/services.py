@@ -13,10 +13,11 @@ from django.utils import timezone
 from core.domains import is_icann_public_suffix
 from core.normalize import domain_canonical, email_domain, ip_key, name_key, normalize_email
 from letters.models import Letter
+from mail.models import OutboundEmail
 
 from ..affiliations.services import affiliation_clear
 from ..counting import tally_soon
-from ..models import Block, OutboundEmail, Signature
+from ..models import Block, Signature
 from ..moderation.anomalies import anomalies_soon, is_disposable_domain
 from ..outbox import outbox_enqueue
 from ..reconfirm.services import reconfirm_if_outdated

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.clientip import client_ip
 from core.csrf import origin_checked
 from core.http import link_error
 from letters.languages import letter_translation, render_in_language
@@ -18,7 +19,6 @@ from ..moderation.defences import letter_under_attack
 from ..selectors import letter_signature_count
 from .challenge import challenge_issue, challenge_verify
 from .forms import SignatureForm
-from .screening import client_ip
 from .services import LetterNotAcceptingSignatures, signature_create, signature_verify
 from .tokens import LinkExpired, LinkInvalid, read_verification_token
 

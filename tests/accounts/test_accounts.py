@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from letters.models import LetterRole
-from petition.models import OutboundEmail
+from mail.models import OutboundEmail
 from tests.factories import LetterRoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ def use_smtp(settings, port: int) -> None:
 def test_signup_queues_the_confirmation_in_the_outbox_and_smtp_delivers_it(
     client: Client, settings, smtp_sink, django_capture_on_commit_callbacks
 ) -> None:
-    from petition.outbox import outbox_drain
+    from mail.outbox import outbox_drain
 
     use_smtp(settings, smtp_sink.port)
     with django_capture_on_commit_callbacks(execute=False):

@@ -117,7 +117,7 @@ def test_login_page_is_french_for_a_french_reader(client: Client) -> None:
 def test_account_emails_are_signed_with_the_site_name_not_the_host(
     client: Client, settings
 ) -> None:
-    from petition.models import OutboundEmail
+    from mail.models import OutboundEmail
 
     settings.SITE_NAME = "Letters for Artists"
     signup(client, "new@example.org")

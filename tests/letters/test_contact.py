@@ -5,7 +5,7 @@ from django.core import mail
 from django.test import Client
 
 from letters.models import LetterRole
-from petition.models import OutboundEmail
+from mail.models import OutboundEmail
 from tests.factories import LetterFactory, LetterRoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.test import Client
 
 from accounts.models import User
 from letters.models import AuditEntry, Letter, LetterRole
-from petition.models import OutboundEmail
+from mail.models import OutboundEmail
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from letters.models import AuditEntry, Invitation, Letter, LetterRole
 from letters.services import INVITATION_TOKEN_SALT, invitation_from_token, invitation_token
-from petition.models import OutboundEmail
+from mail.models import OutboundEmail
 from tests.factories import InvitationFactory, LetterFactory, LetterRoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +63,7 @@ def test_inviting_queues_an_email_with_a_signed_link(owner_client: Client, owner
 
 
 def test_invitation_email_is_delivered_over_smtp(owner_client, owner, settings, smtp_sink):
-    from petition.outbox import outbox_drain
+    from mail.outbox import outbox_drain
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_sink.port

@@ -17,8 +17,8 @@ from letters.services import (
     letter_update,
     letter_upsert,
 )
+from mail.models import OutboundEmail
 from petition.affiliations.services import KIND_NAMED, AffiliationLink, make_affiliation_token
-from petition.models import OutboundEmail
 from tests.factories import LetterFactory, LetterRoleFactory, NamedSignatoryFactory
 
 pytestmark = pytest.mark.django_db

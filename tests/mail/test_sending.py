@@ -15,12 +15,12 @@ from django.test import Client
 from django.urls import reverse
 
 from letters.models import Letter
+from mail import outbox
 from mail.addresses import address_key
-from mail.models import Suppression
+from mail.models import OutboundEmail, Suppression
 from mail.selectors import address_is_suppressed
 from mail.services import suppression_add
-from petition import outbox
-from petition.models import OutboundEmail, Signature
+from petition.models import Signature
 from tests.conftest import SmtpSink, free_port, serving
 from tests.factories import SignatureFactory
 
@@ -187,11 +187,11 @@ def test_smtp_mail_is_dkim_signed_when_a_key_is_configured(
     assert "d=letters.example.org" in str(parsed["DKIM-Signature"])
 
 
-def test_the_outbox_tells_the_mail_layer_which_rows_bounced() -> None:
-    from mail.registry import registered_outbox
+def test_the_petition_app_tells_the_mail_layer_how_to_render_a_signatures_email() -> None:
+    from mail.registry import signature_renderer
+    from petition.emails import build_signature_email
 
-    registered = registered_outbox()
-    assert registered is not None and registered.model is OutboundEmail
+    assert signature_renderer() is build_signature_email
 
 
 def test_moderators_see_email_bounced_on_the_signature(client: Client) -> None:

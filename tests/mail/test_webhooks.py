@@ -12,9 +12,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from mail.models import Suppression
+from mail.models import OutboundEmail, Suppression
 from mail.selectors import address_is_suppressed
-from petition.models import OutboundEmail
 from tests.factories import SignatureFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,13 +10,14 @@ from django.test import Client
 from django.urls import reverse
 
 from letters.models import AuditEntry, Letter, LetterRole
+from mail.models import OutboundEmail
 from petition.affiliations.services import (
     AffiliationError,
     domain_normalize,
     is_freemail_domain,
     organization_domain_check,
 )
-from petition.models import OutboundEmail, Signature
+from petition.models import Signature
 from petition.signing.tokens import make_manage_token
 from tests.conftest import SmtpSink
 from tests.factories import LetterRoleFactory, SignatureFactory

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 
-from petition.models import OutboundEmail, Signature
+from mail.models import OutboundEmail
+from petition.models import Signature
 from petition.signing.services import SignatureData, signature_create, signature_verify
 from tests.factories import LetterFactory
 

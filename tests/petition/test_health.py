@@ -100,8 +100,8 @@ def _success_record(name: str, result: object) -> logging.LogRecord:
     ("petition.tasks.tally_counts", 0, False),
     ("petition.tasks.tally_counts", "0", False),
     ("petition.tasks.tally_counts", 12, True),
-    ("petition.tasks.outbox_requeue_stale", 0, False),
-    ("petition.tasks.send_outbound_email", True, True),
+    ("mail.tasks.outbox_requeue_stale", 0, False),
+    ("mail.tasks.send_outbound_email", True, True),
 ])  # fmt: skip
 def test_idle_periodic_tasks_log_nothing_and_busy_ones_do(
     name: str, result: object, kept: bool

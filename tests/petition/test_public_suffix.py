@@ -10,8 +10,9 @@ from django.test import Client
 from django.urls import reverse
 
 from letters.models import Letter, LetterRole
+from mail.models import OutboundEmail
 from petition.affiliations.services import AffiliationError, organization_domain_check
-from petition.models import Block, OutboundEmail, Signature
+from petition.models import Block, Signature
 from petition.moderation.services import InvalidationCriteria
 from petition.signing.services import block_create
 from petition.signing.tokens import make_manage_token

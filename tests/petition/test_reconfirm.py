@@ -11,7 +11,8 @@ from django.urls import reverse
 
 from letters.models import AuditEntry, Letter
 from letters.services import LetterDraftData, letter_update
-from petition.models import OutboundEmail, Signature
+from mail.models import OutboundEmail
+from petition.models import Signature
 from petition.reconfirm.services import make_reconfirm_token, reconfirm_request_run
 from petition.signing.tokens import make_manage_token
 from tests.conftest import SmtpSink

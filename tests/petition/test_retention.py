@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from letters.models import Letter
 from letters.services import letter_close, letter_reopen
+from mail.models import OutboundEmail
 from petition.counting import tally_reconcile
-from petition.models import LetterCount, OutboundEmail, Signature
+from petition.models import LetterCount, Signature
 from petition.retention import ANONYMIZED_PREFIX, letter_closed_since, retention_apply
 from petition.selectors import letter_breakdowns, letter_signature_count
 from tests.factories import LetterFactory, LetterRoleFactory, SignatureFactory

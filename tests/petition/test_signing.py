@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from letters.models import Letter
-from petition.models import OutboundEmail, Signature
+from mail.models import OutboundEmail
+from petition.models import Signature
 from petition.selectors import letter_signature_count
 from tests.factories import LetterFactory, SignatureFactory
 

@@ -11,7 +11,8 @@ import psycopg
 import pytest
 from django.db import connection
 
-from petition.models import OutboundEmail, Signature
+from mail.models import OutboundEmail
+from petition.models import Signature
 from tests.factories import LetterFactory, SignatureFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -14,7 +14,8 @@ import requests
 from django.db import connection
 
 from letters.models import Letter
-from petition.models import OutboundEmail, Signature
+from mail.models import OutboundEmail
+from petition.models import Signature
 from tests.conftest import SmtpSink, eventually, free_port
 from tests.factories import LetterFactory
 

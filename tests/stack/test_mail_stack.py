@@ -14,8 +14,10 @@ import pytest
 import requests
 from django.db import transaction
 
-from petition.models import OutboundEmail, Signature
-from petition.outbox import outbox_enqueue, outbox_nudge
+from mail.models import OutboundEmail
+from mail.outbox import outbox_nudge
+from petition.models import Signature
+from petition.outbox import outbox_enqueue
 from tests.conftest import SmtpSink, eventually, free_port, serving
 from tests.factories import LetterFactory, SignatureFactory
 from tests.mail.test_webhooks import mailgun_event, postmark_bounce, ses_notification

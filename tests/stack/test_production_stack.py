@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 import requests
 
 from letters.models import Letter
-from petition.models import OutboundEmail, Signature
+from mail.models import OutboundEmail
+from petition.models import Signature
 from tests.conftest import SmtpSink, eventually
 from tests.factories import LetterFactory
 

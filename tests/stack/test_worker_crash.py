@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from petition.models import OutboundEmail
+from mail.models import OutboundEmail
 from tests.conftest import SmtpSink, eventually, free_port, serving
 from tests.factories import LetterFactory
 

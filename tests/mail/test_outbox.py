@@ -6,8 +6,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from petition import outbox as services
-from petition.models import OutboundEmail
+from mail import outbox as services
+from mail.models import OutboundEmail
 from tests.factories import SignatureFactory
 
 pytestmark = pytest.mark.django_db
@@ -126,7 +126,7 @@ def test_drain_stops_at_a_transient_failure_and_schedules_a_retry() -> None:
             mock.patch(
                 "django.core.mail.EmailMessage.send", side_effect=OSError("connection refused")
             ),
-            mock.patch("petition.tasks.send_outbound_email.apply_async") as retry,
+            mock.patch("mail.tasks.send_outbound_email.apply_async") as retry,
         ):
             assert services.outbox_drain(linger_seconds=0) == 0
     finally:
@@ -150,6 +150,6 @@ def test_operator_can_queue_failed_emails_again(django_capture_on_commit_callbac
 
 def test_admin_lists_failed_emails_for_operators(admin_client) -> None:
     queued_email(state="failed", last_error="550 no such user")
-    page = admin_client.get("/admin/petition/outboundemail/?state__exact=failed")
+    page = admin_client.get("/admin/mail/outboundemail/?state__exact=failed")
     assert page.status_code == 200
     assert b"550 no such user" in page.content
