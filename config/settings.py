@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "petition",
     "delivery",
     "trustlog",
+    "pages",
     "anymail",
     "mail",
 ]

@@ -4,8 +4,8 @@ from django.views.i18n import set_language
 
 from core.csrf import origin_checked
 from delivery import og
-from letters import contact, version_views
-from letters import views as letter_views
+from letters import contact
+from pages import views as page_views
 from petition import retention
 from petition import views as petition_views
 from petition.api import api
@@ -16,14 +16,27 @@ from petition.signing import views as signing_views
 from trustlog import views as trustlog_views
 
 urlpatterns = [
-    path("", letter_views.home, name="home"),
+    path("", include("pages.urls")),
     path("", include("letters.authoring_urls")),
     path("account/", include("accounts.urls")),
-    path("letters/<slug:slug>/", letter_views.letter_detail, name="letter_detail"),
+    path("letters/<slug:slug>/", page_views.letter_detail, name="letter_detail"),
     path("letters/<slug:slug>/log/", include("trustlog.urls")),
     path("log/key", trustlog_views.log_key, name="log_key"),
     path("", include("letters.translation_urls")),
-    path("letters/<slug:slug>/sign/", signing_views.signature_submit, name="signature_submit"),
+    # `<lang:...>` matches only language codes Django knows, so this never takes a sibling
+    # like sign/ or og.png.
+    path(
+        "letters/<slug:slug>/<lang:language>/",
+        page_views.letter_detail,
+        name="letter_detail_language",
+    ),
+    # A form with errors is shown again on the letter's page, which the pages app draws.
+    path(
+        "letters/<slug:slug>/sign/",
+        signing_views.signature_submit,
+        {"letter_page": page_views.letter_page},
+        name="signature_submit",
+    ),
     path(
         "letters/<slug:slug>/sign/challenge/",
         signing_views.signature_challenge,
@@ -38,7 +51,6 @@ urlpatterns = [
     path("letters/<slug:slug>/manage/", include("petition.selfservice.urls")),
     path("letters/<slug:slug>/delivery/", include("delivery.urls")),
     path("letters/<slug:slug>/og.png", og.og_image, name="letter_og_image"),
-    path("letters/<slug:slug>/changes/", version_views.letter_changes, name="letter_changes"),
     path("letters/<slug:slug>/signatures/", signatories.signatory_list, name="signatory_list"),
     path("letters/<slug:slug>/contact/", contact.letter_contact, name="letter_contact"),
     path("letters/<slug:slug>/reconfirm/", include("petition.reconfirm.urls")),

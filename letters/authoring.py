@@ -6,8 +6,6 @@ Views stay thin: forms validate, services in letters/services.py write and audit
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from allauth.account.adapter import get_adapter as get_account_adapter
 from django.conf import settings
@@ -25,11 +23,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.http import link_error
-from core.normalize import normalize_email
-from petition.selectors import letter_signature_counts
 
 from .forms import InvitationForm, LetterForm, signatories_from, signatory_formset
-from .languages import letter_in_language, page_language
 from .markdown import markdown_problem, render_markdown
 from .models import Invitation, Letter, LetterRole
 from .permissions import ANY_ROLE, OWNER, letter_role_required, mfa_setup_redirect
@@ -41,7 +36,6 @@ from .services import (
     invitation_create,
     invitation_from_token,
     invitation_revoke,
-    invitation_token,
     letter_approve,
     letter_close,
     letter_create,
@@ -51,7 +45,6 @@ from .services import (
     role_remove,
 )
 from .version_forms import VersionNoteForm, version_saved_message
-from .views import letter_context
 
 
 def _messages_of(error: ValidationError) -> str:
@@ -64,55 +57,6 @@ def _refused(request: HttpRequest, letter: Letter | None, message: str, status: 
         "letters/author/refused.html",
         {"letter": letter, "message": message},
         status=status,
-    )
-
-
-@dataclass(frozen=True)
-class WaitingInvitation:
-    """An open invitation on the dashboard, with the link that accepts it."""
-
-    invitation: Invitation
-    token: str
-
-
-@dataclass(frozen=True)
-class DashboardRow:
-    """A letter the user holds a role on, with its count."""
-
-    membership: LetterRole
-    signature_count: int
-
-
-def _open_invitations_for(user: Any) -> list[WaitingInvitation]:
-    try:
-        normalized = normalize_email(user.email)
-    except ValueError:
-        return []
-    return [
-        WaitingInvitation(invitation=invitation, token=invitation_token(invitation))
-        for invitation in Invitation.objects.open()
-        .filter(email_normalized=normalized)
-        .select_related("letter")
-    ]
-
-
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    """My letters: each letter the user holds a role on, and invitations waiting for them."""
-    memberships = list(
-        LetterRole.objects.filter(user=request.user.pk)
-        .select_related("letter")
-        .order_by("-letter__created_at")
-    )
-    counts = letter_signature_counts(m.letter_id for m in memberships)
-    rows = [
-        DashboardRow(membership=membership, signature_count=counts[membership.letter_id])
-        for membership in memberships
-    ]
-    return render(
-        request,
-        "letters/author/dashboard.html",
-        {"memberships": rows, "invitations": _open_invitations_for(request.user)},
     )
 
 
@@ -250,34 +194,6 @@ letter_close_view = _status_action(
 letter_reopen_view = _status_action(
     letter_reopen, lambda letter: _("Reopened. The letter takes signatures again.")
 )
-
-
-def _preview(request: HttpRequest, *, letter: Letter, role: str | None) -> HttpResponse:
-    # ?lang= shows a translation, so it can be checked before the letter goes public.
-    shown = letter_in_language(letter, request.GET.get("lang", "")[:10])
-    with page_language(shown.page_language):
-        context = letter_context(shown)
-        context.update({"role": role, "section": "preview"})
-        return render(request, "letters/author/preview.html", context)
-
-
-_team_preview = letter_role_required(*ANY_ROLE)(_preview)
-
-
-def letter_preview(request: HttpRequest, slug: str) -> HttpResponseBase:
-    """The letter's page as the public will see it, for its team and site staff, whatever
-    its status; a banner says when it is not public yet."""
-    user = request.user
-    if user.is_authenticated and user.is_staff:
-        letter = get_object_or_404(Letter, slug=slug)
-        if response := mfa_setup_redirect(request):
-            return response
-        return _preview(request, letter=letter, role=None)
-    return _team_preview(request, slug)
-
-
-# Staff pass too (above); the URL walk in tests/test_roles.py reads the team roles.
-letter_preview.letter_roles = ANY_ROLE  # type: ignore[attr-defined]
 
 
 def _team_context(letter: Letter, role: str, form: InvitationForm | None = None) -> dict:

@@ -1,4 +1,4 @@
-"""Authoring pages. Included before the public letter routes, so that /letters/new/ is
+"""Authoring pages (the dashboard and the preview are in pages/urls.py). Included before the public letter routes, so that /letters/new/ is
 not taken for a letter's address."""
 
 from django.urls import path
@@ -6,11 +6,9 @@ from django.urls import path
 from . import authoring as views
 
 urlpatterns = [
-    path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/markdown-preview/", views.markdown_preview, name="markdown_preview"),
     path("letters/new/", views.letter_new, name="letter_new"),
     path("letters/<slug:slug>/edit/", views.letter_edit, name="letter_edit"),
-    path("letters/<slug:slug>/preview/", views.letter_preview, name="letter_preview"),
     path("letters/<slug:slug>/publish/", views.letter_publish_view, name="letter_publish"),
     path("letters/<slug:slug>/close/", views.letter_close_view, name="letter_close"),
     path("letters/<slug:slug>/reopen/", views.letter_reopen_view, name="letter_reopen"),

@@ -1,10 +1,9 @@
-"""A letter in its other languages: the public page per language, and the owners' pages
-to write the translations. `<lang:...>` matches only language codes Django knows, so the
-public route never takes a sibling like sign/ or og.png."""
+"""The owners' pages to write a letter's translations (the public page per language is in
+pages/urls.py)."""
 
 from django.urls import path
 
-from . import translations, views
+from . import translations
 
 urlpatterns = [
     path(
@@ -21,10 +20,5 @@ urlpatterns = [
         "letters/<slug:slug>/translations/<lang:language>/delete/",
         translations.translation_delete_view,
         name="letter_translation_delete",
-    ),
-    path(
-        "letters/<slug:slug>/<lang:language>/",
-        views.letter_detail,
-        name="letter_detail_language",
     ),
 ]

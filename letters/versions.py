@@ -9,7 +9,7 @@ signed. Versions are never changed afterwards, so their diffs are cached for lon
 
 import logging
 import re
-import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from difflib import SequenceMatcher
@@ -17,16 +17,15 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.cache import cache_add, cache_delete, cache_get, cache_set
+from core.cache import cache_get, cache_set
 from core.fields import max_length
-from petition.models import Signature
 
 from .audit import audit_record
 from .models import AuditEntry, Letter, LetterVersion
@@ -40,12 +39,11 @@ FIELD_LABELS = {
     "body": gettext_lazy("Text"),
 }
 NOTE_MAX_LENGTH = max_length(LetterVersion, "note")
-# Counts per version are one GROUP BY over the letter's signatures (about 0.6 s on a
-# letter with a million): fine once a minute, not on every page view. Past the minute, one
-# request recounts while the others keep serving the previous counts.
-VERSION_COUNTS_CACHE_SECONDS = 60
-VERSION_COUNTS_KEEP_SECONDS = 24 * 3600
 DIFF_CACHE_SECONDS = 7 * 24 * 3600
+# Sent inside the publishing transaction when a version changes what signers agreed to
+# (letter, version, actor): the petition app asks the signers of older versions to confirm
+# again. Letters know nothing of signatures.
+material_version_published = Signal()
 # Unchanged stretches longer than this many words on each side of a change are cut.
 DIFF_CONTEXT_WORDS = 30
 # Word-by-word matching is quadratic in the worst case; a rewrite bigger than this (in
@@ -129,10 +127,10 @@ def letter_version_publish(
         detail={"version": number, "material": version.material, "note": note},
     )
     if version.material:
-        # Imported here: the reconfirmation job reads versions from this module.
-        from petition.reconfirm.services import reconfirm_request_start
-
-        reconfirm_request_start(letter=letter, actor=user, version=version)
+        # The petition app asks the signers of older versions to confirm again.
+        material_version_published.send(
+            sender=LetterVersion, letter=letter, version=version, actor=user
+        )
     return version
 
 
@@ -271,33 +269,6 @@ def version_diff(old: LetterVersion, new: LetterVersion) -> list[FieldDiff]:
     return [FieldDiff(name, str(FIELD_LABELS[name]), mark_safe(html)) for name, html in cached]  # noqa: S308
 
 
-def _counts_key(letter_id: int) -> str:
-    return f"letter:{letter_id}:version-counts"
-
-
-def version_counts(letter: Letter) -> dict[int, int]:
-    """How many counting signatures signed (or last confirmed) each version: one
-    GROUP BY at most once a minute per letter; meanwhile, the cached counts."""
-    key = _counts_key(letter.pk)
-    cached = cache_get(key)
-    if cached is not None:
-        fresh = cached[0] > time.time() - VERSION_COUNTS_CACHE_SECONDS
-        # Stale: one process recounts while the others answer with the cached counts.
-        if fresh or cache_add(f"{key}:lock", 1, 30) is False:
-            return dict(cached[1])
-    rows = (
-        Signature.objects.filter(letter=letter)
-        .counting()
-        .order_by()
-        .values_list("version")
-        .annotate(n=Count("pk"))
-    )
-    counts = dict(rows)
-    cache_set(key, (time.time(), counts), VERSION_COUNTS_KEEP_SECONDS)
-    cache_delete(f"{key}:lock")
-    return counts
-
-
 @dataclass
 class ChangelogEntry:
     version: LetterVersion
@@ -305,11 +276,12 @@ class ChangelogEntry:
     signature_count: int
 
 
-def letter_changelog(letter: Letter) -> list[ChangelogEntry]:
+def letter_changelog(
+    letter: Letter, *, signature_counts: Mapping[int, int]
+) -> list[ChangelogEntry]:
     """The letter's versions, newest first, each with its diff from the one before and
-    the number of counting signatures on it."""
+    its number of signatures (from `signature_counts`, by version number)."""
     versions = list(letter.versions.order_by("-number"))
-    counts = version_counts(letter)
     entries = []
     for index, version in enumerate(versions):
         previous = versions[index + 1] if index + 1 < len(versions) else None
@@ -317,7 +289,7 @@ def letter_changelog(letter: Letter) -> list[ChangelogEntry]:
             ChangelogEntry(
                 version=version,
                 diff=version_diff(previous, version) if previous is not None else None,
-                signature_count=counts.get(version.number, 0),
+                signature_count=signature_counts.get(version.number, 0),
             )
         )
     return entries

@@ -74,6 +74,13 @@ def reconfirm_request_start(*, letter: Letter, actor: Any, version: LetterVersio
     return entry
 
 
+def reconfirm_on_material_version(
+    sender: Any, *, letter: Letter, version: LetterVersion, actor: Any, **_: Any
+) -> None:
+    """Receives letters' material_version_published: ask the older versions' signers."""
+    reconfirm_request_start(letter=letter, actor=actor, version=version)
+
+
 def _queue(entry_id: int) -> None:
     from ..tasks import reconfirm_request_run as task
 

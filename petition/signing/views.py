@@ -1,4 +1,5 @@
 import logging
+from typing import Protocol
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -11,8 +12,7 @@ from core.clientip import client_ip
 from core.csrf import origin_checked
 from core.http import link_error
 from letters.languages import letter_translation, render_in_language
-from letters.models import Letter
-from letters.views import letter_page
+from letters.models import Letter, LetterTranslation
 from mail.metrics import verification_delay_seconds
 
 from ..moderation.defences import letter_under_attack
@@ -25,13 +25,27 @@ from .tokens import LinkExpired, LinkInvalid, read_verification_token
 logger = logging.getLogger(__name__)
 
 
+class LetterPage(Protocol):
+    def __call__(
+        self,
+        request: HttpRequest,
+        letter: Letter,
+        *,
+        translation: LetterTranslation | None,
+        form: SignatureForm,
+        status: int,
+    ) -> HttpResponse: ...
+
+
 def _closed_response(request: HttpRequest, letter: Letter) -> HttpResponse:
     return render(request, "petition/letter_closed.html", {"letter": letter}, status=403)
 
 
 @origin_checked
 @require_POST
-def signature_submit(request: HttpRequest, slug: str) -> HttpResponse:
+def signature_submit(request: HttpRequest, slug: str, *, letter_page: LetterPage) -> HttpResponse:
+    """Sign: a valid form stores an attempt and mails its link; a form with errors is shown
+    again on the letter's page (`letter_page`, drawn by the layer above: see the URLconf)."""
     letter = get_object_or_404(Letter.objects.public(), slug=slug)
     if not letter.is_accepting_signatures:
         return _closed_response(request, letter)

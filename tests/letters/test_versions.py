@@ -13,8 +13,9 @@ from django.urls import reverse
 
 from letters.models import AuditEntry, Letter, LetterVersion
 from letters.services import LetterDraftData, letter_publish, letter_update
-from letters.versions import diff_html, letter_version_publish, version_counts
+from letters.versions import diff_html, letter_version_publish
 from mail.models import OutboundEmail
+from petition.selectors import version_counts
 from petition.selfservice.services import signature_withdraw
 from petition.signing.services import SignatureData, signature_create
 from tests.factories import LetterFactory, LetterRoleFactory, SignatureFactory, UserFactory

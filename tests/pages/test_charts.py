@@ -9,7 +9,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import translation
 
-from letters.charts import (
+from letters.models import Letter
+from pages.charts import (
     BOTTOM,
     HEIGHT,
     TOP,
@@ -20,7 +21,6 @@ from letters.charts import (
     letter_chart,
     nice_ticks,
 )
-from letters.models import Letter
 from petition.models import LetterCount
 from tests.factories import LetterFactory, SignatureFactory
 
@@ -82,7 +82,7 @@ def test_bars_are_taller_on_busier_days_and_the_line_only_rises() -> None:
 
 def test_text_in_the_chart_is_escaped() -> None:
     series = daily_series(_days(date(2026, 3, 1), [1, 2]))
-    from letters.charts import buckets
+    from pages.charts import buckets
 
     svg = chart_svg(series, buckets(series), title='Tom & "Jerry" <script>')
     root = ET.fromstring(svg)

@@ -1,23 +1,29 @@
+"""The pages over both letters and signatures: the home page, a letter's public page with
+its signing form and counts, its preview for the team, its changelog with the signatures
+on each version, and the dashboard of a user's letters.
+
+A UI layer, as the organisers' and the public's pages sit over the models in larger Django
+projects: it imports letters and petition; neither imports it.
+"""
+
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.views.decorators.http import require_GET
 
+from core.normalize import normalize_email
 from core.progress import goal_percent
-from petition.selectors import (
-    letter_anonymous_verified_count,
-    letter_latest_public_signatures,
-    letter_public_comments,
-    letter_signature_counts,
-)
-from petition.signing.forms import SignatureForm
-
-from .languages import (
+from letters.languages import (
     language_links,
     language_name_local,
+    letter_in_language,
     letter_localized,
     letter_translation,
     letter_translation_index,
@@ -25,9 +31,19 @@ from .languages import (
     negotiate_language,
     page_language,
 )
-from .markdown import markdown_excerpt
-from .models import Letter, LetterRole, LetterTranslation
-from .permissions import letter_role
+from letters.markdown import markdown_excerpt
+from letters.models import Invitation, Letter, LetterRole, LetterTranslation
+from letters.permissions import ANY_ROLE, letter_role, letter_role_required, mfa_setup_redirect
+from letters.services import invitation_token
+from letters.versions import letter_changelog
+from petition.selectors import (
+    letter_anonymous_verified_count,
+    letter_latest_public_signatures,
+    letter_public_comments,
+    letter_signature_counts,
+    version_counts,
+)
+from petition.signing.forms import SignatureForm
 
 HOME_SORTS = ("signed", "newest")
 HOME_OPEN_LIMIT = 60
@@ -168,3 +184,89 @@ def letter_page(
         response = render(request, "letters/letter_detail.html", context, status=status)
     response["Content-Language"] = shown.page_language
     return response
+
+
+@dataclass(frozen=True)
+class WaitingInvitation:
+    """An open invitation on the dashboard, with the link that accepts it."""
+
+    invitation: Invitation
+    token: str
+
+
+@dataclass(frozen=True)
+class DashboardRow:
+    """A letter the user holds a role on, with its count."""
+
+    membership: LetterRole
+    signature_count: int
+
+
+def _open_invitations_for(user: Any) -> list[WaitingInvitation]:
+    try:
+        normalized = normalize_email(user.email)
+    except ValueError:
+        return []
+    return [
+        WaitingInvitation(invitation=invitation, token=invitation_token(invitation))
+        for invitation in Invitation.objects.open()
+        .filter(email_normalized=normalized)
+        .select_related("letter")
+    ]
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """My letters: each letter the user holds a role on, and invitations waiting for them."""
+    memberships = list(
+        LetterRole.objects.filter(user=request.user.pk)
+        .select_related("letter")
+        .order_by("-letter__created_at")
+    )
+    counts = letter_signature_counts(m.letter_id for m in memberships)
+    rows = [
+        DashboardRow(membership=membership, signature_count=counts[membership.letter_id])
+        for membership in memberships
+    ]
+    return render(
+        request,
+        "letters/author/dashboard.html",
+        {"memberships": rows, "invitations": _open_invitations_for(request.user)},
+    )
+
+
+def _preview(request: HttpRequest, *, letter: Letter, role: str | None) -> HttpResponse:
+    # ?lang= shows a translation, so it can be checked before the letter goes public.
+    shown = letter_in_language(letter, request.GET.get("lang", "")[:10])
+    with page_language(shown.page_language):
+        context = letter_context(shown)
+        context.update({"role": role, "section": "preview"})
+        return render(request, "letters/author/preview.html", context)
+
+
+_team_preview = letter_role_required(*ANY_ROLE)(_preview)
+
+
+def letter_preview(request: HttpRequest, slug: str) -> HttpResponseBase:
+    """The letter's page as the public will see it, for its team and site staff, whatever
+    its status; a banner says when it is not public yet."""
+    user = request.user
+    if user.is_authenticated and user.is_staff:
+        letter = get_object_or_404(Letter, slug=slug)
+        if response := mfa_setup_redirect(request):
+            return response
+        return _preview(request, letter=letter, role=None)
+    return _team_preview(request, slug)
+
+
+# Staff pass too (above); the URL walk in tests/test_roles.py reads the team roles.
+letter_preview.letter_roles = ANY_ROLE  # type: ignore[attr-defined]
+
+
+@require_GET
+def letter_changes(request: HttpRequest, slug: str) -> HttpResponse:
+    """Versions newest first with their word-level diffs and the signatures on each; drafts
+    and letters awaiting approval are not public, so they have no public changelog either."""
+    letter = get_object_or_404(Letter.objects.public(), slug=slug)
+    entries = letter_changelog(letter, signature_counts=version_counts(letter))
+    return render(request, "letters/changelog.html", {"letter": letter, "entries": entries})
