@@ -26,9 +26,19 @@ API_MARKER = "<!-- generated:api -->"
 BENCH_MARKER = "<!-- generated:benchmarks -->"
 IMPORTS_MARKER = "<!-- generated:imports -->"
 # The project's own packages, lowest layer first (docs/architecture.md).
-APPS = ("core", "mail", "letters", "petition", "delivery", "accounts", "trustlog", "config")
+APPS = (
+    "core",
+    "mail",
+    "letters",
+    "petition",
+    "pages",
+    "delivery",
+    "accounts",
+    "trustlog",
+    "config",
+)
 # The top layer below config: these import none of each other.
-SIBLINGS = frozenset({"delivery", "accounts", "trustlog"})
+SIBLINGS = frozenset({"pages", "delivery", "accounts", "trustlog"})
 
 
 # --- The API reference ------------------------------------------------------------------
