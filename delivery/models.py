@@ -9,15 +9,18 @@ from django.utils.translation import gettext_lazy as _
 from letters.models import Letter
 
 
+class DeliveryState(models.TextChoices):
+    QUEUED = "queued", _("Waiting to start")
+    RUNNING = "running", _("Being prepared")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
 class DeliveryDocument(models.Model):
     """One requested PDF of a letter. The build job records how far it got, so the owners'
     page can show progress, and where the file is once it is done."""
 
-    class State(models.TextChoices):
-        QUEUED = "queued", _("Waiting to start")
-        RUNNING = "running", _("Being prepared")
-        DONE = "done", _("Ready")
-        FAILED = "failed", _("Failed")
+    State = DeliveryState
 
     letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="delivery_documents")
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
@@ -43,7 +46,7 @@ class DeliveryDocument(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(state__in=["queued", "running", "done", "failed"]),
+                condition=Q(state__in=DeliveryState.values),
                 name="delivery_state_valid",
             ),
             models.CheckConstraint(

@@ -31,13 +31,16 @@ class LetterQuerySet(models.QuerySet["Letter"]):
         )
 
 
+class LetterStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    # Published by its owners, waiting for site staff where the site requires approval.
+    REVIEW = "review", _("Awaiting approval")
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+
+
 class Letter(models.Model):
-    class Status(models.TextChoices):
-        DRAFT = "draft", _("Draft")
-        # Published by its owners, waiting for site staff where the site requires approval.
-        REVIEW = "review", _("Awaiting approval")
-        OPEN = "open", _("Open")
-        CLOSED = "closed", _("Closed")
+    Status = LetterStatus
 
     class SignerField(models.TextChoices):
         """Optional things a letter may ask of its signers, besides name and email."""
@@ -111,7 +114,7 @@ class Letter(models.Model):
         ordering = ["-published_at", "-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["draft", "review", "open", "closed"]),
+                condition=Q(status__in=LetterStatus.values),
                 name="letter_status_valid",
             ),
             models.CheckConstraint(
@@ -267,12 +270,15 @@ ROLES_IN_SENTENCE = {
 }
 
 
+class TeamRole(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    MODERATOR = "moderator", _("Moderator")
+
+
 class LetterRole(models.Model):
     """What an account may do on one letter. Nothing is granted site-wide."""
 
-    class Role(models.TextChoices):
-        OWNER = "owner", _("Owner")
-        MODERATOR = "moderator", _("Moderator")
+    Role = TeamRole
 
     letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="roles")
     user = models.ForeignKey(
@@ -284,9 +290,7 @@ class LetterRole(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["letter", "user"], name="letter_role_one_per_user"),
-            models.CheckConstraint(
-                condition=Q(role__in=["owner", "moderator"]), name="letter_role_valid"
-            ),
+            models.CheckConstraint(condition=Q(role__in=TeamRole.values), name="letter_role_valid"),
         ]
 
     def __str__(self) -> str:
@@ -334,7 +338,7 @@ class Invitation(models.Model):
                 name="invitation_one_open_per_email",
             ),
             models.CheckConstraint(
-                condition=Q(role__in=["owner", "moderator"]), name="invitation_role_valid"
+                condition=Q(role__in=TeamRole.values), name="invitation_role_valid"
             ),
         ]
 
@@ -344,6 +348,13 @@ class Invitation(models.Model):
     @property
     def role_in_sentence(self) -> str:
         return str(ROLES_IN_SENTENCE.get(self.role, self.role))
+
+
+class AuditState(models.TextChoices):
+    DONE = "done", _("Done")
+    RUNNING = "running", _("Running")
+    UNDOING = "undoing", _("Being undone")
+    UNDONE = "undone", _("Undone")
 
 
 class AuditEntry(models.Model):
@@ -384,11 +395,7 @@ class AuditEntry(models.Model):
         COMMENT_SHOW = "comment_show", _("Showed signers' comments again")
         DEFENCES = "defences", _("Changed the defences against floods")
 
-    class State(models.TextChoices):
-        DONE = "done", _("Done")
-        RUNNING = "running", _("Running")
-        UNDOING = "undoing", _("Being undone")
-        UNDONE = "undone", _("Undone")
+    State = AuditState
 
     letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="audit_entries")
     actor = models.ForeignKey(
@@ -411,7 +418,7 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["letter", "-created_at"], name="audit_letter_recent_idx")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(state__in=["done", "running", "undoing", "undone"]),
+                condition=Q(state__in=AuditState.values),
                 name="audit_state_valid",
             ),
         ]

@@ -4,15 +4,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+class SuppressionReason(models.TextChoices):
+    BOUNCED = "bounced", _("Bounced")
+    COMPLAINED = "complained", _("Marked as spam")
+    REJECTED = "rejected", _("Refused by the provider")
+    SMTP = "smtp", _("Refused by the receiving server")
+    MANUAL = "manual", _("Added by an operator")
+
+
 class Suppression(models.Model):
     """An address never mailed again: it bounced for good or its owner complained."""
 
-    class Reason(models.TextChoices):
-        BOUNCED = "bounced", _("Bounced")
-        COMPLAINED = "complained", _("Marked as spam")
-        REJECTED = "rejected", _("Refused by the provider")
-        SMTP = "smtp", _("Refused by the receiving server")
-        MANUAL = "manual", _("Added by an operator")
+    Reason = SuppressionReason
 
     # address_key() form: one row per address, whatever case the bounce came in.
     address = models.CharField(max_length=254, unique=True)
@@ -25,9 +28,7 @@ class Suppression(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(
-                    reason__in=["bounced", "complained", "rejected", "smtp", "manual"]
-                ),
+                condition=models.Q(reason__in=SuppressionReason.values),
                 name="suppression_reason_valid",
             ),
             models.CheckConstraint(
@@ -39,6 +40,12 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address} ({self.reason})"
+
+
+class OutboundState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed permanently")
 
 
 class OutboundEmail(models.Model):
@@ -59,10 +66,7 @@ class OutboundEmail(models.Model):
         RECONFIRM = "reconfirm", _("Request to confirm a signature on a new version")
         AFFILIATION = "affiliation", _("Link to verify an affiliation")
 
-    class State(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed permanently")
+    State = OutboundState
 
     signature = models.ForeignKey(
         "petition.Signature",
@@ -100,7 +104,7 @@ class OutboundEmail(models.Model):
         db_table = "petition_outboundemail"
         constraints = [
             models.CheckConstraint(
-                condition=Q(state__in=["queued", "sent", "failed"]), name="outbound_state_valid"
+                condition=Q(state__in=OutboundState.values), name="outbound_state_valid"
             ),
             models.CheckConstraint(
                 condition=~Q(state="sent") | Q(sent_at__isnull=False), name="outbound_sent_has_time"

@@ -101,13 +101,29 @@ class SignatureQuerySet(models.QuerySet["Signature"]):
         return self.exclude(flags="")
 
 
+class SignatureStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for email confirmation")
+    VERIFIED = "verified", _("Verified")
+    # The signer took it back through the manage link; it never counts again unless
+    # they sign anew (which re-opens it as pending).
+    WITHDRAWN = "withdrawn", _("Withdrawn by the signer")
+
+
+class ModerationState(models.TextChoices):
+    """A moderator's decision. Hidden signatures count without a public name; rejected
+    and invalidated ones do not count."""
+
+    NONE = "", _("Not reviewed")
+    APPROVED = "approved", _("Approved")
+    HIDDEN = "hidden", _("Hidden")
+    REJECTED = "rejected", _("Rejected")
+    INVALIDATED = "invalidated", _("Invalidated")
+    # Signed under attack without solving the bot challenge: counts once approved.
+    HELD = "held", _("Held: no bot challenge solved")
+
+
 class Signature(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Waiting for email confirmation")
-        VERIFIED = "verified", _("Verified")
-        # The signer took it back through the manage link; it never counts again unless
-        # they sign anew (which re-opens it as pending).
-        WITHDRAWN = "withdrawn", _("Withdrawn by the signer")
+    Status = SignatureStatus
 
     class ShadowReason(models.TextChoices):
         """Why a signature is stored but silently not counted (the signer is not told)."""
@@ -120,17 +136,7 @@ class Signature(models.Model):
         BLOCKED_IP = "blocked_ip", _("Blocked IP address or range")
         BLOCKED_DOMAIN = "blocked_domain", _("Blocked email domain")
 
-    class Moderation(models.TextChoices):
-        """A moderator's decision. Hidden signatures count without a public name; rejected
-        and invalidated ones do not count."""
-
-        NONE = "", _("Not reviewed")
-        APPROVED = "approved", _("Approved")
-        HIDDEN = "hidden", _("Hidden")
-        REJECTED = "rejected", _("Rejected")
-        INVALIDATED = "invalidated", _("Invalidated")
-        # Signed under attack without solving the bot challenge: counts once approved.
-        HELD = "held", _("Held: no bot challenge solved")
+    Moderation = ModerationState
 
     class Flag(models.TextChoices):
         """Anomalies the periodic scan found; they draw a moderator's eye, nothing more."""
@@ -204,7 +210,7 @@ class Signature(models.Model):
                 fields=["letter", "email_normalized"], name="signature_one_per_email_per_letter"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "verified", "withdrawn"]),
+                condition=Q(status__in=SignatureStatus.values),
                 name="signature_status_valid",
             ),
             models.CheckConstraint(
@@ -212,9 +218,7 @@ class Signature(models.Model):
                 name="signature_verified_has_time",
             ),
             models.CheckConstraint(
-                condition=Q(
-                    moderation__in=["", "approved", "hidden", "rejected", "invalidated", "held"]
-                ),
+                condition=Q(moderation__in=ModerationState.values),
                 name="signature_moderation_valid",
             ),
         ]
@@ -345,12 +349,15 @@ class LetterCount(models.Model):
         return f"{self.letter_id} {self.dimension}:{self.key} = {self.count}"
 
 
+class BlockKind(models.TextChoices):
+    IP = "ip", _("IP address or CIDR range")
+    DOMAIN = "domain", _("Email domain")
+
+
 class Block(models.Model):
     """An IP range or email domain whose signatures are quietly not counted."""
 
-    class Kind(models.TextChoices):
-        IP = "ip", _("IP address or CIDR range")
-        DOMAIN = "domain", _("Email domain")
+    Kind = BlockKind
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     value = models.CharField(max_length=255, help_text=_("e.g. 203.0.113.0/24 or spam.example"))
@@ -377,7 +384,7 @@ class Block(models.Model):
                 condition=Q(letter__isnull=False),
                 name="block_unique_per_letter",
             ),
-            models.CheckConstraint(condition=Q(kind__in=["ip", "domain"]), name="block_kind_valid"),
+            models.CheckConstraint(condition=Q(kind__in=BlockKind.values), name="block_kind_valid"),
         ]
 
     def __str__(self) -> str:

@@ -66,10 +66,13 @@ class LogState(models.Model):
         return f"{self.origin} ({self.size})"
 
 
+class LogEvent(models.TextChoices):
+    ADD = "add", "add"
+    REMOVE = "remove", "remove"
+
+
 class LogEntry(models.Model):
-    class Event(models.TextChoices):
-        ADD = "add", "add"
-        REMOVE = "remove", "remove"
+    Event = LogEvent
 
     letter = models.ForeignKey(Letter, on_delete=models.PROTECT, related_name="log_entries")
     index = models.BigIntegerField()
@@ -84,7 +87,7 @@ class LogEntry(models.Model):
             models.UniqueConstraint(fields=["letter", "index"], name="log_entry_one_per_index"),
             models.CheckConstraint(condition=Q(index__gte=0), name="log_entry_index_valid"),
             models.CheckConstraint(
-                condition=Q(event__in=["add", "remove"]), name="log_entry_event_valid"
+                condition=Q(event__in=LogEvent.values), name="log_entry_event_valid"
             ),
         ]
         indexes = [models.Index(fields=["public_id", "index"], name="log_entry_signature_idx")]
