@@ -43,6 +43,20 @@ class CountrySelect(forms.Select):
         return self._blank[key]
 
 
+@lru_cache(maxsize=1)
+def _country_codes() -> frozenset[str]:
+    return frozenset(code for code, _name in countries)
+
+
+class CountryField(forms.ChoiceField):
+    """Checks a posted country against the set of codes, not by walking the ~250 choices
+    (which Django normalizes again on every walk): the sign POST runs this for every
+    signature."""
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value) in _country_codes()
+
+
 class SignatureForm(forms.Form):
     # The Unicode policy (core/text.py) refuses line breaks and control characters, which
     # in a name could also smuggle headers into an email, and invisible or bidi characters.
@@ -67,7 +81,7 @@ class SignatureForm(forms.Form):
         label=_("City"), max_length=120, required=False,
         widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
     )  # fmt: skip
-    country = forms.ChoiceField(
+    country = CountryField(
         label=_("Country"), required=False, choices=country_choices,
         widget=CountrySelect(attrs={"autocomplete": "country"}),
     )  # fmt: skip

@@ -84,44 +84,45 @@ def signature_create(
     shadow_reason = screening.shadow_reason
     if shadow_reason:
         logger.info("signing attempt on letter %s shadow-banned: %s", letter.pk, shadow_reason)
-    existing = Signature.objects.select_for_update().filter(
-        letter=letter, email_normalized=email_normalized
-    )
+    # Most attempts are new signers: try the insert first, in a transaction of its own (no
+    # savepoint to set and release), and let the unique constraint say when this person
+    # has signed already.
+    try:
+        with transaction.atomic():
+            signature = Signature.objects.create(
+                letter=letter,
+                name=data.name,
+                email=data.email.strip(),
+                email_normalized=email_normalized,
+                email_domain=domain,
+                name_key=name_key(data.name),
+                title=data.title,
+                organization=data.organization,
+                city=data.city,
+                country=data.country,
+                comment=data.comment,
+                show_comment=data.show_comment and bool(data.comment),
+                show_name=data.show_name,
+                keep_name=data.keep_name,
+                language=data.language,
+                version=letter.version,
+                ip_address=ip_address,
+                ip_key=ip_key(ip_address),
+                shadow_reason=shadow_reason,
+                moderation=Signature.Moderation.HELD if hold else "",
+                flags=Signature.Flag.DISPOSABLE if is_disposable_domain(domain) else "",
+                emails_sent=0 if shadow_reason else 1,
+            )
+            if not shadow_reason:
+                outbox_enqueue(signature, OutboundEmail.Kind.VERIFY, already_counted=True)
+            transaction.on_commit(partial(anomalies_soon, letter.pk), robust=True)
+            return signature
+    except IntegrityError:
+        pass
     with transaction.atomic():
-        # Most attempts are new signers: try the insert first and let the unique
-        # constraint say when this person has signed already.
-        try:
-            with transaction.atomic():
-                signature = Signature.objects.create(
-                    letter=letter,
-                    name=data.name,
-                    email=data.email.strip(),
-                    email_normalized=email_normalized,
-                    email_domain=domain,
-                    name_key=name_key(data.name),
-                    title=data.title,
-                    organization=data.organization,
-                    city=data.city,
-                    country=data.country,
-                    comment=data.comment,
-                    show_comment=data.show_comment and bool(data.comment),
-                    show_name=data.show_name,
-                    keep_name=data.keep_name,
-                    language=data.language,
-                    version=letter.version,
-                    ip_address=ip_address,
-                    ip_key=ip_key(ip_address),
-                    shadow_reason=shadow_reason,
-                    moderation=Signature.Moderation.HELD if hold else "",
-                    flags=Signature.Flag.DISPOSABLE if is_disposable_domain(domain) else "",
-                    emails_sent=0 if shadow_reason else 1,
-                )
-                if not shadow_reason:
-                    outbox_enqueue(signature, OutboundEmail.Kind.VERIFY, already_counted=True)
-                transaction.on_commit(partial(anomalies_soon, letter.pk), robust=True)
-                return signature
-        except IntegrityError:
-            signature = existing.get()
+        signature = Signature.objects.select_for_update().get(
+            letter=letter, email_normalized=email_normalized
+        )
         if shadow_reason:
             return signature
         if signature.shadow_reason:
@@ -221,20 +222,24 @@ def _signature_reopen(
     )  # fmt: skip
 
 
-def signature_verify(*, signature_id: int, letter_id: int) -> tuple[Signature, bool]:
+def signature_verify(
+    *, signature_id: int, letter_id: int, letter: Letter | None = None
+) -> tuple[Signature, bool]:
     """Mark the signature verified, so it counts. No email: the verification email already
     carried the signer's manage link. Idempotent: returns (signature, True) only the first
-    time. Raises LinkInvalid if the
-    signature no longer exists."""
+    time. Raises LinkInvalid if the signature no longer exists.
+
+    `letter`, when the caller has it (the letter of `letter_id`), is not read again."""
+    known = letter if letter is not None and letter.pk == letter_id else None
     with transaction.atomic():
-        signature = (
-            Signature.objects.select_for_update()
-            .select_related("letter")
-            .filter(pk=signature_id, letter_id=letter_id)
-            .first()
+        signatures = Signature.objects.select_for_update().filter(
+            pk=signature_id, letter_id=letter_id
         )
+        signature = (signatures if known else signatures.select_related("letter")).first()
         if signature is None:
             raise LinkInvalid
+        if known:
+            signature.letter = known
         if signature.status != Signature.Status.PENDING:
             return signature, False
         signature.status = Signature.Status.VERIFIED

@@ -15,6 +15,7 @@ from letters.languages import letter_translation, render_in_language
 from letters.models import Letter, LetterTranslation
 from mail.metrics import verification_delay_seconds
 
+from ..models import Signature
 from ..moderation.defences import letter_under_attack
 from ..selectors import letter_signature_count
 from .challenge import challenge_issue, challenge_verify
@@ -111,6 +112,11 @@ def _mail_delay_minutes() -> int:
     return max(1, round(delay / 60)) if delay > settings.EMAIL_BEHIND_SECONDS else 0
 
 
+# What the confirmation page and its "already confirmed" twin show of a signature.
+CONFIRM_PAGE_FIELDS = ("letter_id", "status", "name", "title", "organization", "show_name",
+                       "language")  # fmt: skip
+
+
 def _link_error(request: HttpRequest, letter: Letter, *, expired: bool) -> HttpResponse:
     return link_error(request, purpose="confirm", letter=letter, expired=expired)
 
@@ -132,7 +138,11 @@ def signature_confirm(request: HttpRequest, slug: str, token: str) -> HttpRespon
         return _link_error(request, letter, expired=False)
 
     if request.method == "GET":
-        signature = letter.signatures.filter(pk=signature_id).first()
+        signature = (
+            Signature.objects.filter(pk=signature_id, letter_id=letter.pk)
+            .only(*CONFIRM_PAGE_FIELDS)
+            .first()
+        )
         if signature is None:
             return _link_error(request, letter, expired=False)
         template = (
@@ -145,15 +155,17 @@ def signature_confirm(request: HttpRequest, slug: str, token: str) -> HttpRespon
             context["signature_count"] = letter_signature_count(letter)
         return render_in_language(request, template, context, language=signature.language)
 
+    # Read before verifying, so it cannot include this signature yet: newly verified, it is
+    # added here (the tally folds it in within seconds; the signer sees it now).
+    count = letter_signature_count(letter)
     try:
-        signature, newly_verified = signature_verify(signature_id=signature_id, letter_id=letter.pk)
+        signature, newly_verified = signature_verify(
+            signature_id=signature_id, letter_id=letter.pk, letter=letter
+        )
     except LinkInvalid:
         return _link_error(request, letter, expired=False)
-    count = letter_signature_count(letter)
     if newly_verified:
-        # The tally folds this signature in within seconds; the signer sees it now.
-        signature.refresh_from_db(fields=["counted"])
-        count += 0 if signature.counted else 1
+        count += 1
     return render_in_language(
         request,
         "petition/signature_confirmed.html",
