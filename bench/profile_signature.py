@@ -155,6 +155,9 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=25, help="functions shown per step")
     parser.add_argument("--sort", default="tottime", help="cProfile sort key")
     parser.add_argument("--steps", default=",".join(STEPS), help="steps whose detail is shown")
+    parser.add_argument(
+        "--dump", type=Path, help="also write each step's profile to DIR/<step>.prof"
+    )
     args = parser.parse_args()
 
     from letters.models import Letter
@@ -242,6 +245,9 @@ def main() -> int:
         for key, n in sorted(step.rows.items(), key=lambda kv: -kv[1]):
             if n / per >= 0.5:
                 print(f"  {n / per:9.1f}  {key}")
+        if args.dump:
+            args.dump.mkdir(parents=True, exist_ok=True)
+            profiled[name].profile.dump_stats(args.dump / f"{name}.prof")
         out = io.StringIO()
         pstats.Stats(profiled[name].profile, stream=out).strip_dirs().sort_stats(
             args.sort
