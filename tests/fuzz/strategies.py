@@ -3,9 +3,14 @@
 Text never holds lone surrogates: the test client (like a browser) cannot encode them into
 a request. Generated text stays under about 2,000 characters, so a slow path shows as a slow
 example rather than a stalled suite; the one deliberately large input lives in its own test.
+
+Each strategy is built once (functools.cache): a strategy is immutable, and Hypothesis checks
+a new one's whole tree before its first draw, which cost more than the examples themselves
+when every test built its own.
 """
 
 from datetime import UTC, datetime, timedelta, timezone
+from functools import cache
 
 from hypothesis import strategies as st
 
@@ -50,10 +55,12 @@ DIGITS = "0123456789\u00b2\u00b3\u00b9\u0660\u0661\u0662\u0663\u0664\u0665\u096c
 _characters = st.characters(exclude_categories=["Cs"])
 
 
+@cache
 def any_text(max_size: int = 200) -> st.SearchStrategy[str]:
     return st.text(_characters, max_size=max_size)
 
 
+@cache
 def special_text() -> st.SearchStrategy[str]:
     """Short strings built mostly of the characters above, with some ordinary letters."""
     return st.lists(
@@ -62,6 +69,7 @@ def special_text() -> st.SearchStrategy[str]:
     ).map("".join)
 
 
+@cache
 def repeated(units: tuple[str, ...] | st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     unit = st.sampled_from(units) if isinstance(units, tuple) else units
     return st.builds(
@@ -69,6 +77,7 @@ def repeated(units: tuple[str, ...] | st.SearchStrategy[str]) -> st.SearchStrate
     )
 
 
+@cache
 def markdown_text() -> st.SearchStrategy[str]:
     return st.one_of(
         repeated(MARKDOWN_UNITS),
@@ -76,6 +85,7 @@ def markdown_text() -> st.SearchStrategy[str]:
     )
 
 
+@cache
 def number_text() -> st.SearchStrategy[str]:
     return st.one_of(
         st.integers().map(str),
@@ -85,6 +95,7 @@ def number_text() -> st.SearchStrategy[str]:
     )
 
 
+@cache
 def datetime_text() -> st.SearchStrategy[str]:
     offsets = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
     moments = st.datetimes(
@@ -99,6 +110,7 @@ def datetime_text() -> st.SearchStrategy[str]:
     )
 
 
+@cache
 def email_text() -> st.SearchStrategy[str]:
     return st.one_of(
         st.emails().map(lambda e: e[:MAX_TEXT]),
@@ -107,6 +119,7 @@ def email_text() -> st.SearchStrategy[str]:
     )
 
 
+@cache
 def url_text() -> st.SearchStrategy[str]:
     return st.one_of(
         st.builds(lambda host, path: f"http://{host}/{path}", any_text(40), any_text(40)),
@@ -114,6 +127,7 @@ def url_text() -> st.SearchStrategy[str]:
     )
 
 
+@cache
 def hostile_text() -> st.SearchStrategy[str]:
     """Any one of the above: what a field may receive that no form would have sent."""
     return st.one_of(

@@ -10,6 +10,7 @@ is well formed whatever the input.
 import json
 import re
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -129,6 +130,7 @@ def address(site: Site, identity: str, page: str) -> str:
     return fixed if fixed is not None else site.visits[identity, page]
 
 
+@cache
 def queries() -> st.SearchStrategy[dict[str, object]]:
     names = sorted(PARAMETERS)
     value = st.one_of(
@@ -145,6 +147,7 @@ def queries() -> st.SearchStrategy[dict[str, object]]:
     return st.one_of(many, doubled, stray)
 
 
+@cache
 def headers() -> st.SearchStrategy[dict[str, str]]:
     # Only what a browser can put in a header: Latin-1 text without line breaks.
     header_text = st.one_of(st.sampled_from(SNIPPETS), hostile_text()).map(
