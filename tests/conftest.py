@@ -1,3 +1,5 @@
+import os
+import random
 import socket
 import threading
 import time
@@ -18,7 +20,13 @@ from config.celery import app as celery_app
 
 def pytest_configure(config: pytest.Config) -> None:
     """Compile the interface translations that changed since `make install` did, so a
-    plain `pytest` after editing a .po file tests the catalogue as written."""
+    plain `pytest` after editing a .po file tests the catalogue as written; pick the fuzz
+    suite's seed. Under pytest-xdist only the controller does this, before it starts the
+    workers: they inherit the compiled catalogues and the seed."""
+    if hasattr(config, "workerinput"):
+        return
+    _choose_fuzz_seed(config)
+
     import importlib.util
     from pathlib import Path
 
@@ -28,6 +36,31 @@ def pytest_configure(config: pytest.Config) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.compile_all([script.parent.parent / "locale"])
+
+
+def _choose_fuzz_seed(config: pytest.Config) -> None:
+    # One seed for the whole run, random unless given (HYPOTHESIS_SEED or --hypothesis-seed),
+    # put in the environment so that every xdist worker fuzzes with the same one; the
+    # summary prints it, so a failure found in CI can be replayed exactly.
+    seed = config.getoption("hypothesis_seed", None) or os.environ.get("HYPOTHESIS_SEED")
+    os.environ["HYPOTHESIS_SEED"] = str(seed or random.randrange(2**32))  # noqa: S311
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.nodeid.startswith("tests/fuzz/"):
+        _fuzz_ran.append(True)
+
+
+_fuzz_ran: list[bool] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _fuzz_ran:
+        seed = os.environ["HYPOTHESIS_SEED"]
+        terminalreporter.write_line(
+            f"fuzz: profile {os.environ.get('HYPOTHESIS_PROFILE', 'ci')}, "
+            f"seed {seed} (HYPOTHESIS_SEED={seed} replays it)"
+        )
 
 
 @pytest.fixture(autouse=True)

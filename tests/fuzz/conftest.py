@@ -1,5 +1,4 @@
 import os
-import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,20 +13,12 @@ from .harness import Site, build_site
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    # One seed for the run, random unless given, and printed at the end: a failure found
-    # in CI can be replayed exactly with HYPOTHESIS_SEED (or --hypothesis-seed).
+    # The run's seed, chosen by tests/conftest.py (which prints it at the end) and the same
+    # in every xdist worker: a failure found in CI replays exactly with HYPOTHESIS_SEED.
     if core.global_force_seed is None:
-        seed = os.environ.get("HYPOTHESIS_SEED") or str(random.randrange(2**32))  # noqa: S311
-        core.global_force_seed = int(seed)  # type: ignore[assignment]  # typed None upstream
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    seed = core.global_force_seed
-    terminalreporter.write_line(
-        f"fuzz: profile {os.environ.get('HYPOTHESIS_PROFILE', 'ci')}, "
-        f"seed {seed} (HYPOTHESIS_SEED={seed} replays it)"
-    )
+        core.global_force_seed = int(os.environ["HYPOTHESIS_SEED"])  # type: ignore[assignment]  # typed None upstream
 
 
 @pytest.fixture(scope="module")
