@@ -38,6 +38,18 @@ class LetterPage(Protocol):
     ) -> HttpResponse: ...
 
 
+# What signing and confirming read of a letter: whether it takes signatures, its version
+# and languages, the fields the signer may fill, and the title and address the pages show.
+# The rest (its text above all) stays in the database; the letter page, shown again with a
+# form's errors, reads the whole letter.
+SIGNING_LETTER_FIELDS = ("slug", "title", "status", "closes_at", "language", "version",
+                         "signer_fields", "premoderate_comments")  # fmt: skip
+
+
+def _signing_letter(slug: str) -> Letter:
+    return get_object_or_404(Letter.objects.public().only(*SIGNING_LETTER_FIELDS), slug=slug)
+
+
 def _closed_response(request: HttpRequest, letter: Letter) -> HttpResponse:
     return render(request, "petition/letter_closed.html", {"letter": letter}, status=403)
 
@@ -47,12 +59,13 @@ def _closed_response(request: HttpRequest, letter: Letter) -> HttpResponse:
 def signature_submit(request: HttpRequest, slug: str, *, letter_page: LetterPage) -> HttpResponse:
     """Sign: a valid form stores an attempt and mails its link; a form with errors is shown
     again on the letter's page (`letter_page`, drawn by the layer above: see the URLconf)."""
-    letter = get_object_or_404(Letter.objects.public(), slug=slug)
+    letter = _signing_letter(slug)
     if not letter.is_accepting_signatures:
         return _closed_response(request, letter)
     form = SignatureForm(request.POST, letter=letter)
     if not form.is_valid():
         # Shown again in the language of the page it came from.
+        letter = Letter.objects.get(pk=letter.pk)
         found = letter_translation(letter, form.cleaned_data.get("language"))
         return letter_page(request, letter, translation=found, form=form, status=400)
     try:
@@ -127,7 +140,7 @@ def _link_error(request: HttpRequest, letter: Letter, *, expired: bool) -> HttpR
 def signature_confirm(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """GET shows what is being confirmed; only the POST of its button verifies, so mail
     scanners that fetch links cannot sign on someone's behalf."""
-    letter = get_object_or_404(Letter.objects.public(), slug=slug)
+    letter = _signing_letter(slug)
     try:
         signature_id, letter_id = read_verification_token(token)
     except LinkExpired:
