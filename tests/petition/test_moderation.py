@@ -165,12 +165,12 @@ def flood(letter: Letter, n: int = 5) -> list[Signature]:
 
 
 def test_invalidation_preview_counts_what_would_change(letter: Letter):
-    flood(letter, 5)
+    bots = flood(letter, 5)
     verified(letter, email="real@example.org")
     preview = invalidation_preview(
         letter=letter, criteria=InvalidationCriteria(domain="flood.example").cleaned()
     )
-    assert preview == {"matching": 5, "counting": 5}
+    assert preview == {"matching": 5, "counting": 5, "more": False, "up_to": bots[-1].pk}
 
 
 def test_invalidation_by_cidr_takes_only_that_range(
@@ -371,6 +371,24 @@ def test_queue_searches_by_domain_and_by_name(letter: Letter):
     by_name = queue_page(letter=letter, queue_filter=QueueFilter(search="lovel"))
     assert [s.name for s in by_domain.rows] == ["Grace Hopper"]
     assert [s.name for s in by_name.rows] == ["Ada Lovelace"]
+
+
+def test_a_search_of_several_words_finds_the_whole_phrase_not_only_its_last_word(
+    letter: Letter,
+):
+    verified(letter, name="Ada Lovelace")
+    verified(letter, name="Bob Lovelace")
+    verified(letter, name="Signer 0999123")
+    verified(letter, name="Signer 1999")
+
+    def names(search: str) -> list[str]:
+        rows = queue_page(letter=letter, queue_filter=QueueFilter(search=search)).rows
+        return sorted(s.name for s in rows)
+
+    assert names("ada lovel") == ["Ada Lovelace"]
+    assert names("lovelace ada") == []
+    assert names("signer 0999") == ["Signer 0999123"]
+    assert names("ada lo") == ["Ada Lovelace"]
 
 
 # --- pages -------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The moderation queue at scale: all on the page, all matching a filter as a bulk job with
 progress and undo, each row's own buttons, and every field a moderator judges by."""
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -13,11 +14,13 @@ from django.utils import timezone
 from accounts.models import User
 from letters.models import AuditEntry, Letter, LetterRole
 from petition.models import Signature
+from petition.moderation import selectors as moderation_selectors
 from petition.moderation.selectors import QueueFilter
 from petition.moderation.services import (
     ModerationError,
     audit_undo,
     invalidation_run,
+    signatures_moderate,
     signatures_moderate_matching,
 )
 from petition.selectors import letter_signature_count
@@ -342,3 +345,111 @@ def test_no_spike_from_a_large_mail_provider_or_long_ago(letter: Letter, moderat
         reverse("moderation_queue", kwargs={"slug": letter.slug})
     ).content.decode()
     assert "in the last ten minutes" not in html
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    """The hidden inputs of a page's forms (the bulk form's, on the queue)."""
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html))
+
+
+def matching_form(html: str) -> dict[str, str]:
+    fields = hidden_fields(html)
+    return {
+        name: fields[name] for name in ("state", "q", "expected", "up_to", "more") if name in fields
+    }
+
+
+@pytest.fixture
+def count_limit(monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setattr(moderation_selectors, "QUEUE_COUNT_LIMIT", 10)
+    return 10
+
+
+def test_past_the_count_limit_all_matching_asks_again_with_the_exact_count(
+    letter: Letter, moderator_client: Client, count_limit: int, django_capture_on_commit_callbacks
+):
+    flood(letter, 52)
+    url = reverse("moderation_queue", kwargs={"slug": letter.slug})
+    page = moderator_client.get(url, {"q": "@flood.example"}).content.decode()
+    assert "all of the more than 10 signatures matching this filter" in page
+    form = matching_form(page) | {"scope": "matching", "action": "reject"}
+    assert (form["expected"], form["more"]) == ("10", "1")
+    confirm = post_bulk(moderator_client, letter, **form)
+    assert confirm.status_code == 200
+    assert "Reject 52 signatures?" in confirm.content.decode()
+    assert not AuditEntry.objects.exists()
+    late = SignatureFactory(letter=letter, verified=True, email="late@flood.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_bulk(moderator_client, letter, **hidden_fields(confirm.content.decode()))
+    entry = AuditEntry.objects.get()
+    assert response["Location"] == reverse(
+        "moderation_entry", kwargs={"slug": letter.slug, "entry_id": entry.pk}
+    )
+    entry.refresh_from_db()
+    assert (entry.state, entry.signature_count, entry.total) == ("done", 52, 52)
+    late.refresh_from_db()
+    assert late.moderation == ""
+
+
+def test_a_confirmed_count_is_checked_again_when_the_job_starts(
+    letter: Letter, moderator_client: Client, moderator: User, count_limit: int
+):
+    bots = flood(letter, 52)
+    url = reverse("moderation_queue", kwargs={"slug": letter.slug})
+    page = moderator_client.get(url, {"state": "awaiting"}).content.decode()
+    form = matching_form(page) | {"scope": "matching", "action": "reject"}
+    confirm = post_bulk(moderator_client, letter, **form).content.decode()
+    assert "Reject 52 signatures?" in confirm
+    # Another moderator approves one meanwhile: the filter no longer shows it.
+    signatures_moderate(
+        letter=letter, actor=moderator, action="approve", signature_ids=[bots[0].pk]
+    )
+    response = post_bulk(moderator_client, letter, **hidden_fields(confirm))
+    assert response.status_code == 302
+    assert "now shows 51 signatures, not the 52" in str(list(get_messages(response.wsgi_request)))
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.REJECT).exists()
+
+
+def test_a_matching_job_takes_what_the_filter_shows_when_it_runs(letter: Letter, moderator: User):
+    bots = flood(letter, 5)
+    entry = signatures_moderate_matching(
+        letter=letter,
+        actor=moderator,
+        action="reject",
+        queue_filter=QueueFilter(state="awaiting"),
+        expected=5,
+    )
+    signatures_moderate(
+        letter=letter, actor=moderator, action="approve", signature_ids=[bots[0].pk]
+    )
+    assert invalidation_run(entry_id=entry.pk) == 4
+    bots[0].refresh_from_db()
+    assert bots[0].moderation == "approved"
+
+
+def test_an_invalidation_past_the_count_limit_is_counted_exactly_before_it_starts(
+    letter: Letter, moderator_client: Client, count_limit: int, django_capture_on_commit_callbacks
+):
+    flood(letter, 12)
+    url = reverse("moderation_invalidate", kwargs={"slug": letter.slug})
+    preview = moderator_client.post(url, {"domain": "flood.example", "preview": "1"})
+    html = preview.content.decode()
+    assert "More than 10 signatures match." in html
+    assert "The breakdowns count the newest 10 of them." in html
+    fields = hidden_fields(html)
+    assert (fields["expected"], fields["more"]) == ("10", "1")
+    exact = moderator_client.post(
+        url, {"domain": "flood.example", "confirm": "1", **matching_form(html)}
+    ).content.decode()
+    assert "12 signatures match." in exact
+    assert 'name="expected" value="12"' in exact
+    assert not AuditEntry.objects.exists()
+    late = SignatureFactory(letter=letter, verified=True, email="late@flood.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        moderator_client.post(
+            url, {"domain": "flood.example", "confirm": "1", **matching_form(exact)}
+        )
+    entry = AuditEntry.objects.get()
+    assert (entry.state, entry.signature_count) == ("done", 12)
+    late.refresh_from_db()
+    assert late.moderation == ""

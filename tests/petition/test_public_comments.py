@@ -12,8 +12,7 @@ from letters.models import Letter
 from petition.models import Signature
 from petition.selectors import letter_anonymous_verified_count, letter_public_comments
 from tests.factories import LetterFactory, SignatureFactory
-
-from .test_selfservice import manage_path
+from tests.petition.selfservice.test_selfservice import manage_path
 
 pytestmark = pytest.mark.django_db
 

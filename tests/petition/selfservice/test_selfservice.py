@@ -13,9 +13,8 @@ from petition.selectors import letter_signature_count
 from petition.selfservice.services import SignatureNotEditable, signature_withdraw
 from petition.signing.tokens import make_manage_token, make_verification_token
 from tests.factories import LetterFactory, SignatureFactory
+from tests.petition.conftest import confirm_link, html_part
 from tests.responses import TestResponse
-
-from .conftest import confirm_link, html_part
 
 MANAGE_LINK = re.compile(r"https?://\S+/manage/[^/\s]+/")
 
