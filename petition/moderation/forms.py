@@ -54,6 +54,11 @@ class BulkActionForm(forms.Form):
     state = forms.ChoiceField(choices=[(s, s) for s in QUEUE_STATES], required=False)
     q = forms.CharField(required=False, max_length=200)
     expected = StrictIntegerField(required=False, min_value=0)
+    # The newest signature the count covers, whether the page said "more than", and whether
+    # this is the confirmation that counted them exactly.
+    up_to = StrictIntegerField(required=False, min_value=1)
+    more = forms.BooleanField(required=False)
+    confirm = forms.BooleanField(required=False)
     note = PlainTextField(required=False, max_length=500, kind=TextKind.LINE)
     next = forms.CharField(required=False, max_length=2000)
 
@@ -133,6 +138,8 @@ class InvalidationForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     expected = StrictIntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    up_to = StrictIntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    more = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -2,14 +2,15 @@
 invalidation would take, broken down so a moderator sees who, not only how many."""
 
 import csv
+import ipaddress
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import StrIndex, TruncDate
 from django.utils import timezone
 
 from core.normalize import ip_group, is_common_provider, name_key
@@ -19,12 +20,15 @@ from ..exports import csv_safe
 from ..models import Signature, counts_q
 from ..templatetags.moderation_tags import mask_email
 
-# The queue counts "all N matching" exactly up to this many; past it, the label says
-# "more than" and the count a moderator confirms is taken when the job starts.
-QUEUE_COUNT_LIMIT = 100_000
+# The queue and the invalidation preview count exactly up to this many, so a page costs the
+# same on a letter of a million; past it they say "more than", and acting on all of them
+# takes a confirmation step that counts them exactly, once.
+QUEUE_COUNT_LIMIT = 5_000
 QUEUE_PAGE = 50
 PREVIEW_ROWS = 50
 BREAKDOWN_ROWS = 10
+# How many of a letter's newest signatures tell whether a set is dense among them.
+DENSITY_PROBE = 1_000
 
 
 # The queue's filters, by the name its tabs use.
@@ -63,7 +67,9 @@ def queue_queryset(*, letter: Letter, queue_filter: QueueFilter) -> QuerySet[Sig
 
     The search is an email domain when it contains "@" or a dot and no space, else part of
     a name."""
-    signatures = Signature.objects.filter(letter=letter).filter(QUEUE_STATES[queue_filter.state])
+    signatures: QuerySet[Signature] = Signature.objects.filter(letter=letter).filter(
+        QUEUE_STATES[queue_filter.state]
+    )
     search = queue_filter.search.strip()
     if search:
         if "@" in search or ("." in search and " " not in search):
@@ -71,8 +77,27 @@ def queue_queryset(*, letter: Letter, queue_filter: QueueFilter) -> QuerySet[Sig
             domain = search.rpartition("@")[2].lower().rstrip(".")
             signatures = signatures.filter(email_domain=domain)
         else:
-            signatures = signatures.filter(name_key__contains=name_key(search))
+            signatures = _name_contains(signatures, name_key(search))
     return signatures
+
+
+def _name_contains(signatures: QuerySet[Signature], key: str) -> QuerySet[Signature]:
+    """The signatures whose name contains `key` (already a name_key).
+
+    The trigram index finds a name by every trigram of what is searched, and a trigram that
+    nearly every name shares (a flood's "Signer 0001", "Signer 0002", ...) makes it read
+    nearly the whole index: 50 ms on a million names. So the index is asked for one word,
+    the last (surnames and numbers tell names apart better than first words), and the whole
+    phrase is checked only on the rows holding that word."""
+    words = key.split()
+    if len(words) < 2:
+        return signatures.filter(name_key__contains=key)
+    word = words[-1] if len(words[-1]) >= 3 else max(words, key=len)
+    return (
+        signatures.filter(name_key__contains=word)
+        .alias(phrase_at=StrIndex("name_key", Value(key)))
+        .filter(phrase_at__gt=0)
+    )
 
 
 @dataclass(frozen=True)
@@ -97,21 +122,41 @@ def queue_page(
     )
 
 
-def queue_count(*, letter: Letter, queue_filter: QueueFilter) -> tuple[int, bool]:
-    """How many signatures the filter shows, counted up to QUEUE_COUNT_LIMIT, and whether
-    there are more than that."""
-    ids = queue_queryset(letter=letter, queue_filter=queue_filter).values("pk")
-    n = ids[: QUEUE_COUNT_LIMIT + 1].count()
-    return min(n, QUEUE_COUNT_LIMIT), n > QUEUE_COUNT_LIMIT
+def queue_count(
+    *, letter: Letter, queue_filter: QueueFilter, up_to: int | None = None, exact: bool = False
+) -> tuple[int, bool]:
+    """How many signatures the filter shows (those with ids up to `up_to`, if given),
+    counted up to QUEUE_COUNT_LIMIT unless `exact`, and whether there are more than that."""
+    signatures = queue_queryset(letter=letter, queue_filter=queue_filter)
+    if up_to is not None:
+        signatures = signatures.filter(pk__lte=up_to)
+    return count_up_to(signatures, None if exact else QUEUE_COUNT_LIMIT)
+
+
+def queue_newest(*, letter: Letter, queue_filter: QueueFilter) -> int | None:
+    """The id of the newest signature the filter shows: what "all matching" is pinned to,
+    so signatures arriving after a moderator counted them are left alone."""
+    signatures = queue_queryset(letter=letter, queue_filter=queue_filter)
+    return signatures.order_by("-pk").values_list("pk", flat=True).first()
+
+
+def count_up_to(signatures: QuerySet[Signature], limit: int | None) -> tuple[int, bool]:
+    """How many these are, counted up to `limit` (None: all), and whether there are more."""
+    if limit is None:
+        return signatures.count(), False
+    n = signatures.values("pk")[: limit + 1].count()
+    return min(n, limit), n > limit
 
 
 @dataclass
 class Breakdown:
-    """Signatures grouped by email domain, network (an IPv4 /24, an IPv6 /64) and day."""
+    """Signatures grouped by email domain, network (an IPv4 /24, an IPv6 /64) and day;
+    `sampled` when they are only the newest QUEUE_COUNT_LIMIT of more."""
 
     domains: list[tuple[str, int]] = field(default_factory=list)
     networks: list[tuple[str, int]] = field(default_factory=list)
     days: list[tuple[Any, int]] = field(default_factory=list)
+    sampled: bool = False
 
 
 def network_of(ip_address: str | None) -> str:
@@ -123,9 +168,55 @@ def network_of(ip_address: str | None) -> str:
     return ".".join(group.split(".")[:3]) + ".0/24"
 
 
-def preview_rows(signatures: QuerySet[Signature]) -> list[Signature]:
-    """The newest PREVIEW_ROWS of these signatures, for a moderator to see who they are."""
-    return list(signatures.order_by("-pk")[:PREVIEW_ROWS])
+def newest_first(signatures: QuerySet[Signature], *, letter: Letter) -> QuerySet[Signature]:
+    """These signatures of the letter, newest first, read the cheaper way. Where many of
+    the letter's newest signatures are among them (a flood going on), walking the letter's
+    ids downwards finds them at once; where few are (an old flood, one range of addresses),
+    that walk would read past every later signature, so the criteria's own index finds
+    them and they are sorted."""
+    newest = Signature.objects.filter(letter=letter).order_by("-pk").values("pk")[:DENSITY_PROBE]
+    if signatures.filter(pk__in=newest).count() * 10 >= DENSITY_PROBE:
+        return signatures.order_by("-pk")
+    return signatures.order_by((F("pk") + 0).desc())
+
+
+@dataclass(frozen=True)
+class Preview:
+    """Who a set of signatures is: how many (up to QUEUE_COUNT_LIMIT, and whether there are
+    more), how many of them count now, their newest PREVIEW_ROWS, the breakdown of the
+    newest QUEUE_COUNT_LIMIT, and the id of the newest (None when the set is empty)."""
+
+    matching: int
+    more: bool
+    counting: int
+    rows: list[Signature]
+    breakdown: "Breakdown"
+    newest: int | None
+
+
+def signatures_preview(signatures: QuerySet[Signature], *, letter: Letter) -> Preview:
+    """The newest of these signatures, their count and their breakdown, from one read of
+    the newest QUEUE_COUNT_LIMIT (and one more, to know there are more): who floods a
+    letter is among its newest."""
+    limit = QUEUE_COUNT_LIMIT
+    sample = list(
+        newest_first(signatures, letter=letter)
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values_list("pk", "email_domain", "ip_key", "day", "status", "shadow_reason")[: limit + 1]
+    )
+    more = len(sample) > limit
+    sample = sample[:limit]
+    ids = [row[0] for row in sample[:PREVIEW_ROWS]]
+    return Preview(
+        matching=len(sample),
+        more=more,
+        counting=sum(
+            1 for *_, status, shadow in sample if status == Signature.Status.VERIFIED and not shadow
+        ),
+        rows=list(Signature.objects.filter(pk__in=ids).order_by("-pk")),
+        breakdown=_breakdown([row[:4] for row in sample], sampled=more),
+        newest=ids[0] if ids else None,
+    )
 
 
 PREVIEW_CSV_COLUMNS = (
@@ -184,34 +275,34 @@ class _Line:
         return value
 
 
-def signatures_breakdown(signatures: QuerySet[Signature]) -> Breakdown:
-    """The largest groups among these signatures (at most BREAKDOWN_ROWS of each)."""
-    domains = (
-        signatures.values_list("email_domain")
-        .order_by()
-        .annotate(n=Count("pk"))
-        .order_by("-n", "email_domain")[:BREAKDOWN_ROWS]
-    )
-    days = (
-        signatures.annotate(day=TruncDate("created_at"))
-        .values_list("day")
-        .order_by()
-        .annotate(n=Count("pk"))
-        .order_by("-day")[:BREAKDOWN_ROWS]
-    )
-    # Networks are grouped in Python: the /24 of an address is not a column. One small
-    # value per row, read as a stream.
-    networks: Counter[str] = Counter()
-    for address in (
-        signatures.exclude(ip_address=None)
-        .values_list("ip_address", flat=True)
-        .iterator(chunk_size=5000)
-    ):
-        networks[network_of(address)] += 1
+# ip_key holds an IPv4 address as an IPv4-mapped IPv6 one (core.normalize.ip_key).
+_IPV4_MAPPED = "00000000000000000000ffff"
+
+
+def _network_key(key: str) -> str:
+    """The ip_key prefix of an address's network: 30 hex digits make the /24 of an IPv4
+    address, 16 the /64 of an IPv6 one."""
+    return key[:30] if key.startswith(_IPV4_MAPPED) else key[:16]
+
+
+def _network_label(prefix: str) -> str:
+    if prefix.startswith(_IPV4_MAPPED):
+        return ".".join(str(int(prefix[i : i + 2], 16)) for i in (24, 26, 28)) + ".0/24"
+    return str(ipaddress.IPv6Network((int(prefix, 16) << 64, 64)))
+
+
+def _breakdown(sample: list[tuple[int, str, str, date]], *, sampled: bool) -> Breakdown:
+    """The largest groups (at most BREAKDOWN_ROWS of each) of (id, email domain, ip_key,
+    day) rows. Networks are grouped on the ip_key's prefix, which is plain text, and only
+    the largest are turned back into addresses."""
+    domains = Counter(domain or "—" for _pk, domain, _key, _day in sample)
+    networks = Counter(_network_key(key) for _pk, _domain, key, _day in sample if key)
+    days = Counter(day for _pk, _domain, _key, day in sample)
     return Breakdown(
-        domains=[(domain or "—", n) for domain, n in domains],
-        networks=networks.most_common(BREAKDOWN_ROWS),
-        days=list(days),
+        domains=sorted(domains.items(), key=lambda item: (-item[1], item[0]))[:BREAKDOWN_ROWS],
+        networks=[(_network_label(key), n) for key, n in networks.most_common(BREAKDOWN_ROWS)],
+        days=sorted(days.items(), reverse=True)[:BREAKDOWN_ROWS],
+        sampled=sampled,
     )
 
 
@@ -234,13 +325,13 @@ def signing_spike(letter: Letter) -> Spike | None:
     only the newest SPIKE_SAMPLE signatures (through the queue's index), so it costs the
     same on a letter of a million."""
     cutoff = timezone.now() - timedelta(minutes=SPIKE_MINUTES)
-    recent = [
-        (domain, ip)
-        for created, domain, ip in Signature.objects.filter(letter=letter)
-        .order_by("-pk")
-        .values_list("created_at", "email_domain", "ip_address")[:SPIKE_SAMPLE]
-        if created >= cutoff
-    ]
+    newest = Signature.objects.filter(letter=letter).order_by("-pk").values("pk")[:SPIKE_SAMPLE]
+    # The time filter in the database: a quiet letter sends back nothing to read.
+    recent = list(
+        Signature.objects.filter(pk__in=newest, created_at__gte=cutoff).values_list(
+            "email_domain", "ip_address"
+        )
+    )
     networks = Counter(network_of(ip) for _domain, ip in recent if ip)
     domains = Counter(domain for domain, _ip in recent if domain and not is_common_provider(domain))
     candidates = [Spike("network", value, n) for value, n in networks.most_common(1)] + [

@@ -8,6 +8,7 @@ moderation state makes the signature's `counted` mark stale, and the tally folds
 
 import logging
 import re
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -31,8 +33,9 @@ from ..models import COUNTING_MODERATION, Signature, SignatureChange, WatchedNam
 from ..outbox import outbox_enqueue
 from ..selectors import letter_public_choices_forget
 from ..signing.services import block_value_normalize
+from . import selectors
 from .anomalies import watched_names_flag
-from .selectors import QueueFilter, queue_count, queue_queryset
+from .selectors import QueueFilter, count_up_to, newest_first, queue_newest, queue_queryset
 
 logger = logging.getLogger(__name__)
 Action = AuditEntry.Action
@@ -270,8 +273,11 @@ def invalidation_queryset(*, letter: Letter, criteria: InvalidationCriteria) -> 
     invalidated."""
     signatures = Signature.objects.filter(letter=letter, moderation__in=COUNTING_MODERATION)
     if criteria.domain:
-        signatures = signatures.filter(
-            Q(email_domain=criteria.domain) | Q(email_domain__endswith=f".{criteria.domain}")
+        # Its subdomains as a prefix of the reversed domain, which an index answers
+        # (migration 0015) where "ends with" would read every signature of the letter.
+        signatures = signatures.alias(domain_reversed=Reverse("email_domain")).filter(
+            Q(email_domain=criteria.domain)
+            | Q(domain_reversed__startswith=f".{criteria.domain}"[::-1])
         )
     if criteria.cidr:
         low, high = cidr_key_range(criteria.cidr)
@@ -285,24 +291,50 @@ def invalidation_queryset(*, letter: Letter, criteria: InvalidationCriteria) -> 
     return signatures
 
 
-def invalidation_preview(*, letter: Letter, criteria: InvalidationCriteria) -> dict[str, int]:
-    """How many signatures an invalidation would take, and how many of them count now."""
+def invalidation_preview(
+    *,
+    letter: Letter,
+    criteria: InvalidationCriteria,
+    up_to: int | None = None,
+    exact: bool = False,
+) -> dict[str, Any]:
+    """How many signatures an invalidation would take and how many of them count now, each
+    counted up to QUEUE_COUNT_LIMIT unless `exact`, with `more` when there are more than
+    that; and `up_to`, the newest of them, which a confirmed invalidation is pinned to."""
     signatures = invalidation_queryset(letter=letter, criteria=criteria)
-    return {
-        "matching": signatures.count(),
-        "counting": signatures.filter(status=Signature.Status.VERIFIED, shadow_reason="").count(),
-    }
+    if up_to is None:
+        up_to = newest_first(signatures, letter=letter).values_list("pk", flat=True).first()
+    if up_to is None:
+        return {"matching": 0, "counting": 0, "more": False, "up_to": None}
+    signatures = signatures.filter(pk__lte=up_to)
+    limit = None if exact else selectors.QUEUE_COUNT_LIMIT
+    matching, more = count_up_to(signatures, limit)
+    counting, _ = count_up_to(
+        signatures.filter(status=Signature.Status.VERIFIED, shadow_reason=""), limit
+    )
+    return {"matching": matching, "counting": counting, "more": more, "up_to": up_to}
 
 
 def invalidation_start(
-    *, letter: Letter, actor: Any, criteria: InvalidationCriteria, expected: int
+    *,
+    letter: Letter,
+    actor: Any,
+    criteria: InvalidationCriteria,
+    expected: int,
+    up_to: int | None = None,
 ) -> AuditEntry:
     """Queue a bulk invalidation as a background job; returns its audit entry, whose
-    progress the job updates. `expected` is the count the moderator was shown: if the
-    matches changed since, nothing starts (ModerationError) so the moderator can look again."""
+    progress the job updates. `expected` is the count the moderator was shown, of the
+    signatures with ids up to `up_to` (by default, every one now): if the matches changed
+    since, nothing starts (ModerationError) so the moderator can look again. The job takes
+    what matches when it runs, up to that id: later signatures are left alone."""
     criteria = criteria.cleaned()
     with transaction.atomic():
-        matching = invalidation_queryset(letter=letter, criteria=criteria).count()
+        signatures = invalidation_queryset(letter=letter, criteria=criteria)
+        if up_to is None:
+            up_to = newest_first(signatures, letter=letter).values_list("pk", flat=True).first()
+        signatures = signatures.filter(pk__lte=up_to or 0)
+        matching = signatures.count()
         if matching == 0:
             raise ModerationError(_("No signature matches these criteria; nothing to do."))
         if matching != expected:
@@ -319,7 +351,11 @@ def invalidation_start(
             action=Action.INVALIDATE,
             state=AuditEntry.State.RUNNING,
             total=matching,
-            detail={"moderation": Moderation.INVALIDATED, "criteria": criteria.to_json()},
+            detail={
+                "moderation": Moderation.INVALIDATED,
+                "criteria": criteria.to_json(),
+                "up_to": up_to,
+            },
         )
         transaction.on_commit(lambda: _queue("invalidation_run", entry.pk), robust=True)
     return entry
@@ -332,20 +368,25 @@ def signatures_moderate_matching(
     action: str,
     queue_filter: QueueFilter,
     expected: int,
+    up_to: int | None = None,
     note: str = "",
 ) -> AuditEntry:
     """Approve, hide, reject or invalidate every signature a queue filter shows, as one
-    audited, undoable background job with progress. `expected` is the count the moderator
-    saw: if the filter shows another number now, nothing starts (ModerationError).
-    Signatures that arrive after the job starts are left alone."""
+    audited, undoable background job with progress. `expected` is the exact count the
+    moderator was shown of those with ids up to `up_to` (by default, every one now): if the
+    filter shows another number now, nothing starts (ModerationError). The job changes
+    what the filter shows when it runs, up to that id: later signatures are left alone."""
     if action not in MATCHING_ACTIONS:
         raise ModerationError(_("This action applies to selected signatures only."))
     audit_action, target = BULK_ACTIONS[action]
     with transaction.atomic():
-        matching, more = queue_count(letter=letter, queue_filter=queue_filter)
+        if up_to is None:
+            up_to = queue_newest(letter=letter, queue_filter=queue_filter) or 0
+        signatures = queue_queryset(letter=letter, queue_filter=queue_filter).filter(pk__lte=up_to)
+        matching = signatures.count()
         if matching == 0:
             raise ModerationError(_("No signature matches this filter; nothing to do."))
-        if matching != expected and not more:
+        if matching != expected:
             raise ModerationError(
                 _(
                     "This filter now shows %(now)d signatures, not the %(then)d you saw. "
@@ -353,21 +394,20 @@ def signatures_moderate_matching(
                 )
                 % {"now": matching, "then": expected}
             )
-        signatures = queue_queryset(letter=letter, queue_filter=queue_filter)
         to_change = signatures.exclude(moderation=target)
-        last = to_change.order_by("-pk").values_list("pk", flat=True).first()
-        if last is None:
+        total = to_change.count()
+        if total == 0:
             raise ModerationError(_("Every signature this filter shows is in that state already."))
         entry = audit_record(
             letter=letter,
             actor=actor,
             action=audit_action,
             state=AuditEntry.State.RUNNING,
-            total=to_change.count(),
+            total=total,
             detail={
                 "moderation": target,
                 "filter": queue_filter.to_json(),
-                "up_to": last,
+                "up_to": up_to,
                 "selected": matching,
                 "note": note[:500],
             },
@@ -388,6 +428,8 @@ def _bulk_job_queryset(entry: AuditEntry) -> Any:
     else:
         criteria = InvalidationCriteria.from_json(entry.detail.get("criteria", {}))
         signatures = invalidation_queryset(letter=entry.letter, criteria=criteria)
+        if "up_to" in entry.detail:
+            signatures = signatures.filter(pk__lte=entry.detail["up_to"])
     return signatures.exclude(moderation=target)
 
 
@@ -499,17 +541,18 @@ def audit_undo_run(*, entry_id: int) -> int:
                 letter_public_choices_forget(entry.letter_id)
                 continue
             # Only signatures still as this action left them; a later decision stands.
-            rows = list(
-                Signature.objects.select_for_update()
-                .filter(pk__in=list(previous), moderation=applied)
-                .only("pk", "moderation", "shadow_reason")
-            )
-            for row in rows:
-                row.moderation, shadow = previous[row.pk]
+            # One UPDATE per earlier state (a flood's signatures share one), not a CASE
+            # over every id of the batch.
+            groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+            for signature_id, earlier in previous.items():
+                groups[earlier].append(signature_id)
+            for (moderation, shadow), ids in groups.items():
+                fields = {"moderation": moderation}
                 if entry.action == Action.RESTORE:
-                    row.shadow_reason = shadow
-            Signature.objects.bulk_update(rows, ["moderation", "shadow_reason"])
-            restored += len(rows)
+                    fields["shadow_reason"] = shadow
+                restored += Signature.objects.filter(pk__in=ids, moderation=applied).update(
+                    **fields
+                )
             _after_change()
     AuditEntry.objects.filter(pk=entry.pk).update(
         state=AuditEntry.State.UNDONE, undone_at=timezone.now()

@@ -46,10 +46,10 @@ from .forms import BulkActionForm, InvalidationForm, QueueFilterForm, WatchedNam
 from .selectors import (
     QueueFilter,
     preview_csv,
-    preview_rows,
     queue_count,
+    queue_newest,
     queue_page,
-    signatures_breakdown,
+    signatures_preview,
     signing_spike,
 )
 from .services import (
@@ -90,11 +90,15 @@ def moderation_queue_view(request: HttpRequest, letter: Letter, role: str) -> Ht
     queue_filter = QueueFilter(state=state, search=search)
     page = queue_page(letter=letter, queue_filter=queue_filter, before=before)
     rows, next_cursor = page.rows, page.next_cursor
-    # One page holds them all: no need to count.
+    # "All matching" covers the signatures up to the newest the filter shows now; one page
+    # that holds them all needs no count.
     if before is None and next_cursor is None:
-        matching, more = len(rows), False
+        matching, more, newest = len(rows), False, (rows[0].pk if rows else None)
     else:
-        matching, more = queue_count(letter=letter, queue_filter=queue_filter)
+        newest = (
+            rows[0].pk if before is None else queue_newest(letter=letter, queue_filter=queue_filter)
+        )
+        matching, more = queue_count(letter=letter, queue_filter=queue_filter, up_to=newest)
     filters = {"state": state, "q": search}
     next_url = (
         f"?{urlencode(filters | {'before': next_cursor})}" if next_cursor is not None else None
@@ -108,6 +112,7 @@ def moderation_queue_view(request: HttpRequest, letter: Letter, role: str) -> Ht
         "bounced_ids": signatures_with_bounced_email(rows),
         "matching": matching,
         "matching_more": more,
+        "matching_up_to": newest,
         "search": search,
         "collects": set(letter.signer_fields),
         "state": state,
@@ -136,14 +141,19 @@ def moderation_bulk_view(request: HttpRequest, letter: Letter, role: str) -> Htt
                 messages.error(request, str(error))
         return HttpResponseRedirect(back)
     data = form.cleaned_data
+    queue_filter = QueueFilter(state=data["state"], search=data["q"])
+    if data["scope"] == "matching" and data["more"] and not data["confirm"]:
+        # The queue said "more than": count them exactly, once, and ask again.
+        return _matching_confirm(request, letter, role, data, queue_filter, back)
     try:
         if data["scope"] == "matching":
             entry = signatures_moderate_matching(
                 letter=letter,
                 actor=request.user,
                 action=data["action"],
-                queue_filter=QueueFilter(state=data["state"], search=data["q"]),
+                queue_filter=queue_filter,
                 expected=data["expected"],
+                up_to=data["up_to"],
                 note=data["note"],
             )
         elif data["action"] in COMMENT_ACTIONS:
@@ -182,6 +192,34 @@ def moderation_bulk_view(request: HttpRequest, letter: Letter, role: str) -> Htt
     return HttpResponseRedirect(back)
 
 
+def _matching_confirm(
+    request: HttpRequest,
+    letter: Letter,
+    role: str,
+    data: dict[str, Any],
+    queue_filter: QueueFilter,
+    back: str,
+) -> HttpResponse:
+    """The page that says exactly how many signatures an action on all a filter shows will
+    change, before it starts."""
+    up_to = data["up_to"] or queue_newest(letter=letter, queue_filter=queue_filter)
+    matching, _more = queue_count(letter=letter, queue_filter=queue_filter, up_to=up_to, exact=True)
+    if not matching:
+        messages.error(request, _("No signature matches this filter; nothing to do."))
+        return HttpResponseRedirect(back)
+    context = _team_context(letter, role, "queue") | {
+        "action": data["action"],
+        "matching": matching,
+        "up_to": up_to,
+        "state": queue_filter.state,
+        "state_label": QueueFilterForm.STATE_LABELS[queue_filter.state],
+        "search": queue_filter.search,
+        "note": data["note"],
+        "back": back,
+    }
+    return render(request, "petition/moderation/confirm.html", context)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 @letter_role_required(*ANY_ROLE)
@@ -197,23 +235,39 @@ def invalidation_view(request: HttpRequest, letter: Letter, role: str) -> HttpRe
     if not form.is_valid():
         return render(request, "petition/moderation/invalidate.html", context, status=400)
     criteria = form.cleaned_data["criteria"]
-    if "confirm" in request.POST and form.cleaned_data.get("expected") is not None:
+    up_to = form.cleaned_data.get("up_to")
+    confirming = "confirm" in request.POST and form.cleaned_data.get("expected") is not None
+    if confirming and not form.cleaned_data.get("more"):
         try:
             entry = invalidation_start(
                 letter=letter,
                 actor=request.user,
                 criteria=criteria,
                 expected=form.cleaned_data["expected"],
+                up_to=up_to,
             )
         except ModerationError as error:
             messages.error(request, str(error))
         else:
             messages.success(request, _("The invalidation has started."))
             return redirect("moderation_entry", slug=letter.slug, entry_id=entry.pk)
-    context["preview"] = invalidation_preview(letter=letter, criteria=criteria)
-    signatures = invalidation_queryset(letter=letter, criteria=criteria)
-    context["preview_rows"] = preview_rows(signatures)
-    context["breakdown"] = signatures_breakdown(signatures)
+    preview = signatures_preview(
+        invalidation_queryset(letter=letter, criteria=criteria), letter=letter
+    )
+    if confirming and form.cleaned_data.get("more"):
+        # The preview said "more than": count them exactly, once, and ask again.
+        context["preview"] = invalidation_preview(
+            letter=letter, criteria=criteria, up_to=up_to or preview.newest, exact=True
+        )
+    else:
+        context["preview"] = {
+            "matching": preview.matching,
+            "counting": preview.counting,
+            "more": preview.more,
+            "up_to": preview.newest,
+        }
+    context["preview_rows"] = preview.rows
+    context["breakdown"] = preview.breakdown
     context["csv_query"] = urlencode(criteria.to_json())
     return render(request, "petition/moderation/invalidate.html", context)
 
