@@ -17,6 +17,43 @@ class Target:
     limit: float = 0.0
 
 
+# Each moderation page of the big letter, as bench/bigletter.py names it, and what it shows.
+MODERATION_VIEWS = {
+    "queue_first_page": "queue, first page",
+    "queue_deep_page": "queue, page half the letter deep",
+    "queue_pending": "queue, pending",
+    "queue_verified": "queue, verified",
+    "queue_awaiting": "queue, awaiting approval",
+    "queue_held": "queue, held",
+    "queue_flagged": "queue, flagged",
+    "queue_hidden": "queue, hidden",
+    "queue_rejected": "queue, rejected",
+    "queue_invalidated": "queue, invalidated",
+    "queue_shadow": "queue, shadow-banned",
+    "search_domain": "queue, search by domain",
+    "search_domain_deep_page": "queue, search by domain, deep page",
+    "search_name_recent": "queue, search by name (recent)",
+    "search_name_one_old": "queue, search by name (one, old)",
+    "search_name_none": "queue, search by name (none)",
+    "invalidate_form": "invalidation form",
+    "preview_domain": "invalidation preview, domain of all",
+    "preview_domain_absent": "invalidation preview, domain of none",
+    "preview_cidr": "invalidation preview, a /16",
+    "preview_name_pattern": "invalidation preview, name pattern",
+    "audit_log": "audit log",
+}
+MODERATION_TARGETS = [
+    *(
+        Target(f"1M moderation: {label}, p50", f"big_letter.moderation_queue.{name}.p50_ms",
+               "ms", "< 50 ms", "<", 50)
+        for name, label in MODERATION_VIEWS.items()
+    ),
+    Target("1M all matching, 100,000 signatures", "big_letter.moderation_queue.all_matching_job.seconds",
+           "s", "< 60 s", "<", 60),
+    Target("1M all matching, progress shown while it ran",
+           "big_letter.moderation_queue.all_matching_job.progress_reported", "", "yes", "true"),
+]  # fmt: skip
+
 TARGETS = [
     Target("signing, accepted per second", "signing.per_second", "/s", ">= 300/s", ">=", 300),
     Target("signing p99 latency", "signing.p99_ms", "ms", "< 300 ms", "<", 300),
@@ -52,6 +89,7 @@ TARGETS = [
     Target("1M letter page p50", "big_letter.reads.letter_page.p50_ms", "ms", "< 50 ms", "<", 50),
     Target("1M count.json p50", "big_letter.reads.count_json.p50_ms", "ms", "< 50 ms", "<", 50),
     Target("1M CSV export peak RSS", "big_letter.export.peak_rss_mb", "MB", "< 150 MB", "<", 150),
+    *MODERATION_TARGETS,
     Target(
         "Markdown worst accepted text, render",
         "markdown_worst.max_accepted_render_ms",
@@ -185,12 +223,16 @@ def _extra_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     add("1M API detail p50", "big_letter.reads.api_detail.p50_ms", "ms")
     add("1M signatures page p50", "big_letter.reads.api_signatures.p50_ms", "ms")
     add("1M CSV export", "big_letter.export.seconds", "s")
-    add("1M moderation queue, first page", "big_letter.moderation_queue.first_page_ms", "ms")
-    add("1M moderation queue, page 10,000", "big_letter.moderation_queue.deep_page_ms", "ms")
-    add("1M moderation queue, by domain", "big_letter.moderation_queue.domain_search_ms", "ms")
-    add("1M moderation queue, by name", "big_letter.moderation_queue.name_search_ms", "ms")
-    add("1M invalidation preview, CIDR", "big_letter.moderation_queue.preview_cidr_ms", "ms")
-    add("1M invalidation preview, domain", "big_letter.moderation_queue.preview_domain_ms", "ms")
+    for name, label in MODERATION_VIEWS.items():
+        add(f"1M moderation: {label}, p99", f"big_letter.moderation_queue.{name}.p99_ms", "ms")
+    job = "big_letter.moderation_queue.all_matching_job"
+    add("1M all matching: signatures changed", f"{job}.changed", "")
+    add("1M all matching: confirmation step", f"{job}.confirm_step_seconds", "s")
+    add("1M all matching: undo", f"{job}.undo_seconds", "s")
+    add("1M invalidation: exact count before confirming", "big_letter.moderation_queue."
+        "confirm_invalidation_exact_count.p50_ms", "ms")  # fmt: skip
+    add("1M invalidation preview CSV, a /16", "big_letter.moderation_queue.preview_csv_cidr.seconds",
+        "s")  # fmt: skip
     add("1M CSV rows", "big_letter.export.rows", "")
     add("1M reconcile", "big_letter.reconcile.seconds", "s")
     return rows

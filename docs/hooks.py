@@ -378,7 +378,15 @@ def bench_markdown(path: Path = BENCH_RESULTS) -> str:
             )
         for name, value in (big.get("moderation_queue") or {}).items():
             label = name.removesuffix("_ms").replace("_", " ")
-            lines.append(f"| moderation: {label} | {_figure(value, 'ms')} |")
+            if isinstance(value, dict) and "p50_ms" in value:
+                lines.append(
+                    f"| moderation: {label} p50 / p99 | {_figure(value.get('p50_ms'), 'ms')} / "
+                    f"{_figure(value.get('p99_ms'), 'ms')} |"
+                )
+            elif isinstance(value, dict) and "seconds" in value:
+                lines.append(f"| moderation: {label} | {_figure(value.get('seconds'), 's')} |")
+            elif not isinstance(value, dict):
+                lines.append(f"| moderation: {label} | {_figure(value, 'ms')} |")
         lines.append("")
 
     errors = results.get("errors") or []
