@@ -314,9 +314,11 @@ def test_domain_burst_ignores_large_providers(letter: Letter, settings: Settings
         verified(letter, email=f"p{i}@gmail.com")
         verified(letter, email=f"q{i}@sockpuppets.example")
     letter_flag_anomalies(letter=letter)
-    assert set(Signature.objects.flagged().values_list("email_domain", flat=True)) == {
-        "sockpuppets.example"
-    }
+    # Only the burst flag: the factory's names ("Signer 10", "Signer 11") may also be
+    # flagged as near duplicates, depending on how many signatures the process made before.
+    flagged = Signature.objects.all()
+    burst = {s.email_domain for s in flagged if Signature.Flag.BURST_DOMAIN in s.flag_list}
+    assert burst == {"sockpuppets.example"}
 
 
 def test_watched_name_flags_existing_and_new_signatures(letter: Letter, moderator: User):
