@@ -316,8 +316,8 @@ def test_domain_burst_ignores_large_providers(letter: Letter, settings: Settings
     letter_flag_anomalies(letter=letter)
     # Only the burst flag: the factory's names ("Signer 10", "Signer 11") may also be
     # flagged as near duplicates, depending on how many signatures the process made before.
-    flagged = Signature.objects.all()
-    burst = {s.email_domain for s in flagged if Signature.Flag.BURST_DOMAIN in s.flag_list}
+    signatures = Signature.objects.all()
+    burst = {s.email_domain for s in signatures if Signature.Flag.BURST_DOMAIN in s.flag_list}
     assert burst == {"sockpuppets.example"}
 
 
