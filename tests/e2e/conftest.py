@@ -37,8 +37,14 @@ PAGE_SWEEPS = {
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         module = getattr(item, "module", None)  # collected test functions have one
-        if module is not None and module.__name__.rsplit(".", 1)[-1] in PAGE_SWEEPS:
+        if module is None or not module.__name__.startswith("tests.e2e."):
+            continue
+        if module.__name__.rsplit(".", 1)[-1] in PAGE_SWEEPS:
             item.add_marker(pytest.mark.page_sweep)
+        # Under pytest-xdist with --dist loadgroup (`make test`), the browser tests run one
+        # after another in one worker, with one Chromium and one live server, while the
+        # other workers take the unit tests.
+        item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture(scope="session")
