@@ -1,6 +1,7 @@
 import os
 import random
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +17,11 @@ from django.core.cache import cache
 from pytest_django import Settings
 
 from config.celery import app as celery_app
+
+# pytest keeps each test module, rewritten for its assert messages, in __pycache__; where the
+# environment sets PYTHONDONTWRITEBYTECODE every run parsed, rewrote and compiled all of
+# them again (about 3 s of CPU per process, in each xdist worker too).
+sys.dont_write_bytecode = False
 
 
 def pytest_configure(config: pytest.Config) -> None:
