@@ -55,6 +55,14 @@ QUIET_MACHINE_CORES = 0.1  # CPU used by processes outside the benchmark before 
 # Where the cluster runs without autovacuum (a test machine's setting), the bench vacuums and
 # analyzes its database this often under load, as autovacuum would in production.
 VACUUM_EVERY_SECONDS = 20.0
+EARLIER_LETTER = """---
+title: "A letter signed before the benchmark"
+slug: earlier-letter
+status: closed
+fields: [title, organization, city, country]
+---
+Signatures of an earlier letter, so the benchmark's database is that of a site in use.
+"""
 
 
 def env_int(name: str, default: int) -> int:
@@ -68,6 +76,7 @@ class Settings:
     signers: int
     confirmers: int
     big_rows: int
+    earlier_rows: int
     web_workers: int
     web_threads: int
     worker_concurrency: int
@@ -88,6 +97,7 @@ class Settings:
             signers=users,
             confirmers=env_int("BENCH_CONFIRMERS", users),
             big_rows=0 if args.skip_big else env_int("BENCH_BIG", 1_000_000),
+            earlier_rows=env_int("BENCH_EARLIER", 20_000),
             # Tuned on 2 cores shared with everything else (README, "Benchmarks"): the
             # machine is CPU-bound, so 3 sync workers keep both cores busy while one waits
             # on PostgreSQL or Redis; more workers, or gthread, only add switching.
@@ -261,10 +271,7 @@ class Bench:
         self.manage("import_letter", "demo/fair-terms.md")
         self.db = psycopg.connect(self.database_url, autocommit=True)
         self.letter_id = self.scalar("SELECT id FROM letters_letter WHERE slug = %s", SLUG)
-        # A fresh database has no planner statistics: until it is analyzed, PostgreSQL may
-        # find a signature by its id through any index that starts with the letter, reading
-        # the whole letter each time. Production's autovacuum analyzes as tables fill.
-        self.db.execute("ANALYZE")
+        self.earlier_letter()
         self.results["autovacuum"] = self.scalar("SHOW autovacuum")
         s = self.settings
         web = f"{s.web_workers} workers" + (
@@ -273,6 +280,28 @@ class Bench:
         say(f"starting gunicorn ({web}) on {self.base_url}, Celery worker "
             f"({s.worker_pool} pool, concurrency {s.worker_concurrency}), beat, SMTP sink on :{self.sink.port}")  # fmt: skip
         self.start_stack()
+
+    def earlier_letter(self) -> None:
+        """Make the fresh database look like a site in use: another letter's signatures
+        (BENCH_EARLIER, withdrawn, so no job of the site touches them), then planner
+        statistics. An empty, never analyzed signature table makes PostgreSQL find a
+        signature by its id through any index that starts with the letter, reading the
+        whole letter each time, and seq-scan once analyzed empty: plans no running site
+        has, whose rows read grow with the letter under load."""
+        rows = self.settings.earlier_rows
+        if rows:
+            path = WORK / "earlier-letter.md"
+            path.write_text(EARLIER_LETTER, encoding="utf-8")
+            self.manage("import_letter", str(path))
+            letter_id = self.scalar("SELECT id FROM letters_letter WHERE slug = 'earlier-letter'")
+            assert self.db is not None
+            bigletter.bulk_load(self.db, letter_id, rows)
+            self.db.execute(
+                "UPDATE petition_signature SET status = 'withdrawn' WHERE letter_id = %s",
+                (letter_id,),
+            )
+        assert self.db is not None
+        self.db.execute("VACUUM (ANALYZE)")
 
     def scalar(self, sql: str, *params: object) -> Any:
         assert self.db is not None
