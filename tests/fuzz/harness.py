@@ -37,7 +37,7 @@ from tests.test_privacy import SitePages, site_pages
 
 # The apps whose rows a refused request must leave exactly as they were: the project's own
 # and allauth's (addresses, authenticators).
-STORED_APPS = ("accounts", "letters", "petition", "delivery", "account", "mfa")
+STORED_APPS = ("accounts", "letters", "petition", "mail", "delivery", "account", "mfa")
 
 # --- The site ---------------------------------------------------------------------------
 
