@@ -46,7 +46,9 @@ def test_a_nul_byte_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("escape", ["\\ud800", "\\0"])
 def test_yaml_escapes_the_database_cannot_store_are_refused(tmp_path: Path, escape: str) -> None:
     text = VALID.replace('title: "Open letter on fair terms"', f'title: "Open {escape} letter"')
-    refused(write(tmp_path, text), "`title` holds")
+    # libyaml (the C loader) refuses a lone surrogate while reading; Python's loader reads it
+    # and our string check names the field.
+    refused(write(tmp_path, text), "`title` holds|invalid Unicode character escape")
 
 
 def test_invalid_utf8_is_refused(tmp_path: Path) -> None:
