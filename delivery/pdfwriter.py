@@ -14,6 +14,7 @@ and in the PDF standard Helvetica otherwise, which covers Latin-1 only.
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -96,6 +97,7 @@ class TrueTypeFont:
         glyph = self._glyph
         return b"<" + "".join(f"{glyph.get(ord(ch), 0):04x}" for ch in text).encode() + b">"
 
+    @cached_property
     def _widths_array(self) -> str:
         by_glyph = sorted(
             {g: self._widths.get(c, self._default) for c, g in self._glyph.items()}.items()
@@ -109,6 +111,7 @@ class TrueTypeFont:
                 runs.append((g, [f"{w:.0f}"]))
         return " ".join(f"{first} [{' '.join(widths)}]" for first, widths in runs)
 
+    @cached_property
     def _to_unicode(self) -> bytes:
         pairs = sorted((g, c) for c, g in self._glyph.items() if g and c < 0x10000)
         seen: dict[int, int] = {}
@@ -158,20 +161,25 @@ class TrueTypeFont:
             f"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /{name} /CIDSystemInfo "
             "<< /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> "
             f"/FontDescriptor {descriptor} 0 R /DW {self._default:.0f} "
-            f"/W [{self._widths_array()}] /CIDToGIDMap /Identity >>".encode()
+            f"/W [{self._widths_array}] /CIDToGIDMap /Identity >>".encode()
         )
-        to_unicode = pdf.add_stream(self._to_unicode())
+        to_unicode = pdf.add_stream(self._to_unicode)
         return pdf.add_object(
             f"<< /Type /Font /Subtype /Type0 /BaseFont /{name} /Encoding /Identity-H "
             f"/DescendantFonts [{cid} 0 R] /ToUnicode {to_unicode} 0 R >>".encode()
         )
 
 
+# Parsing a TrueType file and building its width and Unicode tables takes tens of ms; a
+# font never changes while the process runs and is only read, so every PDF shares one.
+_true_type_font = lru_cache(maxsize=8)(TrueTypeFont)
+
+
 def default_fonts(directory: Path = DEJAVU_DIR) -> tuple[Font, Font]:
     """(regular, bold): DejaVu Sans where installed, else Helvetica."""
     files = dejavu_files(directory)
     if files:
-        return TrueTypeFont("F1", files[0]), TrueTypeFont("F2", files[1])
+        return _true_type_font("F1", files[0]), _true_type_font("F2", files[1])
     return StandardFont("F1", "Helvetica"), StandardFont("F2", "Helvetica-Bold")
 
 
