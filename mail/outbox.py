@@ -194,13 +194,12 @@ def _send_next(
         if wait > 0:
             return "paced", None, wait
     with transaction.atomic():
-        outbound = (
-            candidates.select_for_update(skip_locked=True, of=("self",))
-            .select_related("signature__letter")
-            .first()
-        )
-        if outbound is None:
+        # Lock the id alone, then read the row with its signature and letter: the locking
+        # query stays on the outbox's index instead of joining three tables.
+        locked = candidates.select_for_update(skip_locked=True).values_list("pk", flat=True).first()
+        if locked is None:
             return "none", None, 0.0
+        outbound = OutboundEmail.objects.select_related("signature__letter").get(pk=locked)
         recipient = _recipient(outbound)
         if recipient and address_is_suppressed(recipient):
             outbound_mark_failed(outbound, "suppressed")
