@@ -11,8 +11,7 @@ from petition.models import Block, Signature
 from petition.selectors import letter_signature_count
 from petition.signing.screening import blocks_changed
 from tests.factories import LetterFactory
-
-from .conftest import confirm_link
+from tests.petition.conftest import confirm_link
 
 pytestmark = pytest.mark.django_db
 
@@ -167,7 +166,7 @@ def test_malformed_blocks_are_refused_with_a_message(kind: str, value: str) -> N
 def sign_from(client, letter: Letter, remote: str, **fields: object):
     from django.urls import reverse
 
-    from .conftest import form_data
+    from tests.petition.conftest import form_data
 
     return client.post(
         reverse("signature_submit", args=[letter.slug]), form_data(**fields), REMOTE_ADDR=remote

@@ -11,8 +11,7 @@ from django.test import Client
 
 from letters.models import Letter
 from tests.factories import SignatureFactory
-
-from .conftest import confirm_link
+from tests.petition.conftest import confirm_link
 
 pytestmark = pytest.mark.django_db
 

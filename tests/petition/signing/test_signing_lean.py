@@ -10,8 +10,7 @@ from django.urls import reverse
 
 from letters.models import Letter
 from petition.models import Signature
-
-from .conftest import confirm_link, form_data
+from tests.petition.conftest import confirm_link, form_data
 
 pytestmark = pytest.mark.django_db
 

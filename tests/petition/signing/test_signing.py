@@ -13,8 +13,7 @@ from mail.models import OutboundEmail
 from petition.models import Signature
 from petition.selectors import letter_signature_count
 from tests.factories import LetterFactory, SignatureFactory
-
-from .conftest import confirm_link, html_part
+from tests.petition.conftest import confirm_link, html_part
 
 pytestmark = pytest.mark.django_db
 

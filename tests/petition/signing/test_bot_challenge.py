@@ -26,8 +26,7 @@ from petition.signing.challenge import (
 )
 from petition.signing.services import SignatureData, signature_create
 from tests.factories import LetterRoleFactory
-
-from .conftest import confirm_link
+from tests.petition.conftest import confirm_link
 
 Held = Signature.Moderation.HELD
 
