@@ -6,6 +6,7 @@ defaults: an app may register a provider of overrides (set from the site, stored
 database, cached by the provider), for the whole site or for one scope such as a letter.
 """
 
+import hashlib
 import logging
 import re
 import time
@@ -89,7 +90,14 @@ def _forget_parsed(*, setting: str, **kwargs: Any) -> None:
 setting_changed.connect(_forget_parsed)
 
 
+# Keys carry what a visitor typed (an address, a name); past this length, or with anything
+# but printable ASCII, the key holds its digest instead, so every cache backend takes it.
+KEY_TEXT_MAX = 80
+
+
 def _window_key(key: str, rate: Rate) -> str:
+    if len(key) > KEY_TEXT_MAX or not (key.isascii() and key.isprintable()) or " " in key:
+        key = "h:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
     return f"rl:{key}:{rate.seconds}:{int(time.time() // rate.seconds)}"
 
 
