@@ -83,6 +83,34 @@ def _after_change() -> None:
     transaction.on_commit(tally_soon, robust=True)
 
 
+def _selected_ids(signature_ids: list[int]) -> list[int]:
+    """The selection, each id once; ModerationError if it is empty or too large."""
+    ids = sorted(set(signature_ids))
+    if not ids:
+        raise ModerationError(_("Select at least one signature."))
+    if len(ids) > MAX_SELECTED:
+        raise ModerationError(
+            _("Select at most %(max)d signatures at a time.") % {"max": MAX_SELECTED}
+        )
+    return ids
+
+
+def _selected_rows_locked(
+    letter: Letter, ids: list[int], fields: tuple[str, ...]
+) -> list[Signature]:
+    """The selected signatures, locked (inside the caller's transaction); ModerationError,
+    changing nothing, if any is not a signature of this letter."""
+    rows = list(
+        Signature.objects.select_for_update().filter(letter=letter, pk__in=ids).only(*fields)
+    )
+    if len(rows) != len(ids):
+        raise ModerationError(
+            _("%(n)d of the selected signatures are not on this letter; nothing was changed.")
+            % {"n": len(ids) - len(rows)}
+        )
+    return rows
+
+
 def signatures_moderate(
     *, letter: Letter, actor: Any, action: str, signature_ids: list[int], note: str = ""
 ) -> AuditEntry:
@@ -92,25 +120,12 @@ def signatures_moderate(
     not a signature of this letter."""
     if action not in BULK_ACTIONS:
         raise ModerationError(_("Unknown action."))
-    ids = sorted(set(signature_ids))
-    if not ids:
-        raise ModerationError(_("Select at least one signature."))
-    if len(ids) > MAX_SELECTED:
-        raise ModerationError(
-            _("Select at most %(max)d signatures at a time.") % {"max": MAX_SELECTED}
-        )
+    ids = _selected_ids(signature_ids)
     audit_action, target = BULK_ACTIONS[action]
     with transaction.atomic():
-        rows = list(
-            Signature.objects.select_for_update()
-            .filter(letter=letter, pk__in=ids)
-            .only("pk", "moderation", "shadow_reason", "status", "emails_sent", "letter_id")
+        rows = _selected_rows_locked(
+            letter, ids, ("pk", "moderation", "shadow_reason", "status", "emails_sent", "letter_id")
         )
-        if len(rows) != len(ids):
-            raise ModerationError(
-                _("%(n)d of the selected signatures are not on this letter; nothing was changed.")
-                % {"n": len(ids) - len(rows)}
-            )
         lifting_shadow = action == "restore"
         changed = [
             row
@@ -152,25 +167,12 @@ def signature_comments_set(
     of this letter."""
     if action not in COMMENT_ACTIONS:
         raise ModerationError(_("Unknown action."))
-    ids = sorted(set(signature_ids))
-    if not ids:
-        raise ModerationError(_("Select at least one signature."))
-    if len(ids) > MAX_SELECTED:
-        raise ModerationError(
-            _("Select at most %(max)d signatures at a time.") % {"max": MAX_SELECTED}
-        )
+    ids = _selected_ids(signature_ids)
     audit_action, hidden = COMMENT_ACTIONS[action]
     with transaction.atomic():
-        rows = list(
-            Signature.objects.select_for_update()
-            .filter(letter=letter, pk__in=ids)
-            .only("pk", "moderation", "shadow_reason", "comment_hidden")
+        rows = _selected_rows_locked(
+            letter, ids, ("pk", "moderation", "shadow_reason", "comment_hidden")
         )
-        if len(rows) != len(ids):
-            raise ModerationError(
-                _("%(n)d of the selected signatures are not on this letter; nothing was changed.")
-                % {"n": len(ids) - len(rows)}
-            )
         changed = [row for row in rows if row.comment_hidden != hidden]
         entry = _changes_record(
             letter=letter,
