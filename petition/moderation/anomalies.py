@@ -29,6 +29,7 @@ from core.normalize import IPV4_KEY_PREFIX, IPV6_GROUP_KEY_DIGITS, is_common_pro
 from letters.models import Letter
 
 from ..models import Signature, WatchedName
+from .selectors import network_key
 
 logger = logging.getLogger(__name__)
 Flag = Signature.Flag
@@ -231,23 +232,12 @@ def _near_names_portable(letter: Letter, recent: QuerySet[Signature]) -> list[in
     return sorted(ids)
 
 
-def _network_key() -> Case:
-    """ip_key cut to a network: an IPv4 /24, an IPv6 /64."""
-    return Case(
-        When(
-            ip_key__startswith=IPV4_KEY_PREFIX, then=Substr("ip_key", 1, len(IPV4_KEY_PREFIX) + 6)
-        ),
-        default=Substr("ip_key", 1, IPV6_GROUP_KEY_DIGITS),
-        output_field=CharField(),
-    )
-
-
 def same_name_one_network(letter: Letter, recent: QuerySet[Signature]) -> list[int]:
     """Ids of recent signatures sharing a name with another from the same network."""
     groups = (
         recent.exclude(name_key="")
         .exclude(ip_key="")
-        .annotate(network=_network_key())
+        .annotate(network=network_key())
         .values("name_key", "network")
         .annotate(n=Count("id"))
         .filter(n__gt=1)

@@ -9,11 +9,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
 from typing import Any
 
-from django.db.models import F, Q, QuerySet, Value
-from django.db.models.functions import StrIndex, TruncDate
+from django.db import connections
+from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
+from django.db.models.functions import StrIndex, Substr, TruncDate
 from django.utils import timezone
 
-from core.normalize import ip_group, is_common_provider, name_key
+from core.normalize import (
+    IPV4_KEY_PREFIX,
+    IPV6_GROUP_KEY_DIGITS,
+    ip_group,
+    is_common_provider,
+    name_key,
+)
 from letters.models import Letter
 
 from ..exports import csv_safe
@@ -168,23 +175,45 @@ def network_of(ip_address: str | None) -> str:
     return ".".join(group.split(".")[:3]) + ".0/24"
 
 
-def newest_first(signatures: QuerySet[Signature], *, letter: Letter) -> QuerySet[Signature]:
-    """These signatures of the letter, newest first, read the cheaper way. Where many of
-    the letter's newest signatures are among them (a flood going on), walking the letter's
-    ids downwards finds them at once; where few are (an old flood, one range of addresses),
-    that walk would read past every later signature, so the criteria's own index finds
-    them and they are sorted."""
-    newest = Signature.objects.filter(letter=letter).order_by("-pk").values("pk")[:DENSITY_PROBE]
-    if signatures.filter(pk__in=newest).count() * 10 >= DENSITY_PROBE:
-        return signatures.order_by("-pk")
-    return signatures.order_by((F("pk") + 0).desc())
+def letter_newest(letter: Letter) -> int | None:
+    """The id of the letter's newest signature: what an invalidation is pinned to, so the
+    signatures that arrive after a moderator looked are left alone."""
+    return (
+        Signature.objects.filter(letter=letter).order_by("-pk").values_list("pk", flat=True).first()
+    )
+
+
+def dense_among_newest(signatures: QuerySet[Signature], *, letter: Letter) -> bool:
+    """Whether at least one in ten of the letter's newest DENSITY_PROBE signatures is among
+    these (a flood going on): then walking the letter's ids downwards finds the newest of
+    them at once."""
+    probe = (
+        Signature.objects.filter(letter=letter)
+        .order_by("-pk")
+        .values_list("pk", flat=True)[DENSITY_PROBE - 1 : DENSITY_PROBE]
+    )
+    # The range of ids, not "in the newest" as a subquery, whose size a planner misjudges
+    # and then reads the criteria's whole index (a name pattern's trigrams) to intersect.
+    oldest = next(iter(probe), None)
+    if oldest is None:
+        # A letter of fewer signatures than that: the walk down its ids reads them all.
+        return True
+    return signatures.filter(pk__gte=oldest).count() * 10 >= DENSITY_PROBE
 
 
 @dataclass(frozen=True)
 class Preview:
     """Who a set of signatures is: how many (up to QUEUE_COUNT_LIMIT, and whether there are
-    more), how many of them count now, their newest PREVIEW_ROWS, the breakdown of the
-    newest QUEUE_COUNT_LIMIT, and the id of the newest (None when the set is empty)."""
+    more), how many of them count now, PREVIEW_ROWS of them newest first, the breakdown of
+    up to QUEUE_COUNT_LIMIT of them, and `newest`, the letter's newest signature when they
+    were read (None when the set is empty), which acting on them is pinned to.
+
+    `newest_sample` tells whether the rows and the breakdown are the newest of the set: they
+    are when the whole set was read (QUEUE_COUNT_LIMIT or fewer) or when it is dense among
+    the letter's newest signatures. Otherwise they are the first QUEUE_COUNT_LIMIT the
+    database found: finding the newest of a large, old set (a /16 of last month, a name
+    pattern matching 100,000 early signers) means reading and sorting every one of them,
+    which on a letter of a million costs more than the page may."""
 
     matching: int
     more: bool
@@ -192,31 +221,88 @@ class Preview:
     rows: list[Signature]
     breakdown: "Breakdown"
     newest: int | None
+    newest_sample: bool = True
 
 
 def signatures_preview(signatures: QuerySet[Signature], *, letter: Letter) -> Preview:
-    """The newest of these signatures, their count and their breakdown, from one read of
-    the newest QUEUE_COUNT_LIMIT (and one more, to know there are more): who floods a
-    letter is among its newest."""
+    """The count and breakdown of these signatures from one read of at most
+    QUEUE_COUNT_LIMIT of them (and one more, to know there are more), grouped in the
+    database, and PREVIEW_ROWS of them: the page costs the same whatever the set, newest
+    first where that is cheap (see Preview)."""
     limit = QUEUE_COUNT_LIMIT
-    sample = list(
-        newest_first(signatures, letter=letter)
-        .annotate(day=TruncDate("created_at", tzinfo=UTC))
-        .values_list("pk", "email_domain", "ip_key", "day", "status", "shadow_reason")[: limit + 1]
-    )
-    more = len(sample) > limit
-    sample = sample[:limit]
-    ids = [row[0] for row in sample[:PREVIEW_ROWS]]
+    newest = letter_newest(letter)
+    if newest is None:
+        return Preview(0, False, 0, [], Breakdown(), None)
+    signatures = signatures.filter(pk__lte=newest)
+    dense = dense_among_newest(signatures, letter=letter)
+    # Without an order, the database stops at the limit in whichever index suits the
+    # criteria; walking the ids downwards only pays where the set is dense among them.
+    sample = signatures.order_by("-pk") if dense else signatures.order_by()
+    groups = _sample_groups(sample[: limit + 1])
+    total = sum(group.n for group in groups)
+    if not total:
+        return Preview(0, False, 0, [], Breakdown(), None)
+    more = total > limit
+    if more:
+        # One more than the limit was read to know there are more: leave out the oldest.
+        min(groups, key=lambda group: group.oldest).n -= 1
+    complete = dense or not more
+    if dense:
+        rows = list(sample[:PREVIEW_ROWS])
+    elif not more:
+        # Every one of them is in the sample: their newest, found by sorting them (the
+        # criteria's index, not a walk down the letter's ids).
+        rows = list(signatures.order_by((F("pk") + 0).desc())[:PREVIEW_ROWS])
+    else:
+        rows = sorted(sample[:PREVIEW_ROWS], key=lambda row: row.pk, reverse=True)
     return Preview(
-        matching=len(sample),
+        matching=min(total, limit),
         more=more,
-        counting=sum(
-            1 for *_, status, shadow in sample if status == Signature.Status.VERIFIED and not shadow
-        ),
-        rows=list(Signature.objects.filter(pk__in=ids).order_by("-pk")),
-        breakdown=_breakdown([row[:4] for row in sample], sampled=more),
-        newest=ids[0] if ids else None,
+        counting=sum(group.n for group in groups if group.counts),
+        rows=rows,
+        breakdown=_breakdown(groups, sampled=more),
+        newest=newest,
+        newest_sample=complete,
     )
+
+
+@dataclass
+class _Group:
+    """Signatures of a sample sharing an email domain, a network, a day and whether they
+    count: `n` of them, the oldest with id `oldest`."""
+
+    domain: str
+    network: str
+    day: date
+    counts: bool
+    n: int
+    oldest: int
+
+
+def _sample_groups(sample: QuerySet[Signature]) -> list[_Group]:
+    """The sliced queryset's rows grouped by the database (a flood is a few hundred groups
+    of thousands of rows), so Python reads groups, not rows."""
+    inner = sample.annotate(
+        s_id=F("pk"),
+        s_domain=F("email_domain"),
+        s_network=network_key(),
+        s_day=TruncDate("created_at", tzinfo=UTC),
+        s_counts=Case(When(counts_q(), then=Value(1)), default=Value(0)),
+    ).values("s_id", "s_domain", "s_network", "s_day", "s_counts")
+    sql, params = inner.query.sql_with_params()
+    # Django's own compiled SQL, its values still separate parameters.
+    grouped = f"SELECT s_domain, s_network, s_day, s_counts, COUNT(*), MIN(s_id) FROM ({sql}) s"  # noqa: S608
+    with connections[inner.db].cursor() as cursor:
+        cursor.execute(f"{grouped} GROUP BY s_domain, s_network, s_day, s_counts", params)
+        return [
+            _Group(domain, network, _as_date(day), bool(counts), n, oldest)
+            for domain, network, day, counts, n, oldest in cursor.fetchall()
+        ]
+
+
+def _as_date(day: date | str) -> date:
+    """A day as the database gives it: a date (PostgreSQL) or its ISO text (SQLite)."""
+    return day if isinstance(day, date) else date.fromisoformat(day)
 
 
 PREVIEW_CSV_COLUMNS = (
@@ -275,33 +361,44 @@ class _Line:
         return value
 
 
-# ip_key holds an IPv4 address as an IPv4-mapped IPv6 one (core.normalize.ip_key).
-_IPV4_MAPPED = "00000000000000000000ffff"
-
-
-def _network_key(key: str) -> str:
-    """The ip_key prefix of an address's network: 30 hex digits make the /24 of an IPv4
-    address, 16 the /64 of an IPv6 one."""
-    return key[:30] if key.startswith(_IPV4_MAPPED) else key[:16]
+def network_key() -> Case:
+    """ip_key cut to its network, in the database: an IPv4 /24, an IPv6 /64."""
+    return Case(
+        When(
+            ip_key__startswith=IPV4_KEY_PREFIX, then=Substr("ip_key", 1, len(IPV4_KEY_PREFIX) + 6)
+        ),
+        default=Substr("ip_key", 1, IPV6_GROUP_KEY_DIGITS),
+        output_field=CharField(),
+    )
 
 
 def _network_label(prefix: str) -> str:
-    if prefix.startswith(_IPV4_MAPPED):
-        return ".".join(str(int(prefix[i : i + 2], 16)) for i in (24, 26, 28)) + ".0/24"
+    """A network_key() as the network a moderator reads."""
+    if prefix.startswith(IPV4_KEY_PREFIX):
+        at = len(IPV4_KEY_PREFIX)
+        return ".".join(str(int(prefix[i : i + 2], 16)) for i in (at, at + 2, at + 4)) + ".0/24"
     return str(ipaddress.IPv6Network((int(prefix, 16) << 64, 64)))
 
 
-def _breakdown(sample: list[tuple[int, str, str, date]], *, sampled: bool) -> Breakdown:
-    """The largest groups (at most BREAKDOWN_ROWS of each) of (id, email domain, ip_key,
-    day) rows. Networks are grouped on the ip_key's prefix, which is plain text, and only
-    the largest are turned back into addresses."""
-    domains = Counter(domain or "—" for _pk, domain, _key, _day in sample)
-    networks = Counter(_network_key(key) for _pk, _domain, key, _day in sample if key)
-    days = Counter(day for _pk, _domain, _key, day in sample)
+def _breakdown(groups: list[_Group], *, sampled: bool) -> Breakdown:
+    """The largest (at most BREAKDOWN_ROWS) email domains, networks and days of the
+    groups. Networks are grouped on the ip_key's prefix, which is plain text, and only the
+    largest are turned back into addresses."""
+    domains: Counter[str] = Counter()
+    networks: Counter[str] = Counter()
+    days: Counter[date] = Counter()
+    for group in groups:
+        domains[group.domain or "—"] += group.n
+        if group.network:
+            networks[group.network] += group.n
+        days[group.day] += group.n
     return Breakdown(
-        domains=sorted(domains.items(), key=lambda item: (-item[1], item[0]))[:BREAKDOWN_ROWS],
-        networks=[(_network_label(key), n) for key, n in networks.most_common(BREAKDOWN_ROWS)],
-        days=sorted(days.items(), reverse=True)[:BREAKDOWN_ROWS],
+        domains=sorted(
+            ((domain, n) for domain, n in domains.items() if n),
+            key=lambda item: (-item[1], item[0]),
+        )[:BREAKDOWN_ROWS],
+        networks=[(_network_label(key), n) for key, n in networks.most_common(BREAKDOWN_ROWS) if n],
+        days=sorted((day, n) for day, n in days.items() if n)[::-1][:BREAKDOWN_ROWS],
         sampled=sampled,
     )
 

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Lookup, Q
 from django.db.models.functions import Reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -35,7 +35,7 @@ from ..selectors import letter_public_choices_forget
 from ..signing.services import block_value_normalize
 from . import selectors
 from .anomalies import watched_names_flag
-from .selectors import QueueFilter, count_up_to, newest_first, queue_newest, queue_queryset
+from .selectors import QueueFilter, count_up_to, letter_newest, queue_newest, queue_queryset
 
 logger = logging.getLogger(__name__)
 Action = AuditEntry.Action
@@ -254,20 +254,38 @@ class InvalidationCriteria:
         )
 
 
-def _name_pattern_regex(pattern: str) -> str:
-    """A glob over normalized names (`*` any run, `?` one character) as an anchored regex."""
-    regex = []
+class _Like(Lookup):
+    """`field LIKE pattern`, the pattern already in LIKE's syntax with backslash escapes:
+    several times cheaper for the database than the same pattern as a regular expression,
+    and served by the trigram index (and a btree's prefix where the collation allows)."""
+
+    lookup_name = "like"
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} LIKE {rhs} ESCAPE '\\'", (*lhs_params, *rhs_params)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _name_pattern_like(pattern: str) -> str:
+    """A glob over normalized names (`*` any run, `?` one character) as a LIKE pattern,
+    which matches the whole name."""
+    like = []
     for piece in re.split(r"([*?])", pattern):
         if piece == "*":
-            regex.append(".*")
+            like.append("%")
         elif piece == "?":
-            regex.append(".")
+            like.append("_")
         elif piece:
             # Normalized like the names, keeping the spaces that separate words.
             lead = " " if piece[0].isspace() else ""
             trail = " " if piece[-1].isspace() and piece.strip() else ""
-            regex.append(re.escape(lead + name_key(piece) + trail))
-    return "^" + "".join(regex).strip() + "$"
+            like.append(_like_escape(lead + name_key(piece) + trail))
+    return "".join(like).strip()
 
 
 def invalidation_queryset(*, letter: Letter, criteria: InvalidationCriteria) -> Any:
@@ -285,7 +303,9 @@ def invalidation_queryset(*, letter: Letter, criteria: InvalidationCriteria) -> 
         low, high = cidr_key_range(criteria.cidr)
         signatures = signatures.filter(ip_key__gte=low, ip_key__lte=high)
     if criteria.name_pattern:
-        signatures = signatures.filter(name_key__regex=_name_pattern_regex(criteria.name_pattern))
+        signatures = signatures.filter(
+            _Like(F("name_key"), _name_pattern_like(criteria.name_pattern))
+        )
     if criteria.created_from:
         signatures = signatures.filter(created_at__gte=criteria.created_from)
     if criteria.created_to:
@@ -302,10 +322,11 @@ def invalidation_preview(
 ) -> dict[str, Any]:
     """How many signatures an invalidation would take and how many of them count now, each
     counted up to QUEUE_COUNT_LIMIT unless `exact`, with `more` when there are more than
-    that; and `up_to`, the newest of them, which a confirmed invalidation is pinned to."""
+    that; and `up_to`, the letter's newest signature (unless given), which a confirmed
+    invalidation is pinned to: signatures arriving later are left alone."""
     signatures = invalidation_queryset(letter=letter, criteria=criteria)
     if up_to is None:
-        up_to = newest_first(signatures, letter=letter).values_list("pk", flat=True).first()
+        up_to = letter_newest(letter)
     if up_to is None:
         return {"matching": 0, "counting": 0, "more": False, "up_to": None}
     signatures = signatures.filter(pk__lte=up_to)
@@ -334,7 +355,7 @@ def invalidation_start(
     with transaction.atomic():
         signatures = invalidation_queryset(letter=letter, criteria=criteria)
         if up_to is None:
-            up_to = newest_first(signatures, letter=letter).values_list("pk", flat=True).first()
+            up_to = letter_newest(letter)
         signatures = signatures.filter(pk__lte=up_to or 0)
         matching = signatures.count()
         if matching == 0:

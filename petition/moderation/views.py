@@ -268,6 +268,7 @@ def invalidation_view(request: HttpRequest, letter: Letter, role: str) -> HttpRe
         }
     context["preview_rows"] = preview.rows
     context["breakdown"] = preview.breakdown
+    context["newest_sample"] = preview.newest_sample
     context["csv_query"] = urlencode(criteria.to_json())
     return render(request, "petition/moderation/invalidate.html", context)
 
