@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.db import time_limited, timed_out
 from core.params import BadParameter, optional_int, parse_int
 from letters.audit import audit_record
 from letters.models import AuditEntry, Letter
@@ -65,6 +66,10 @@ from .services import (
     watched_name_add,
     watched_name_remove,
 )
+
+# A preview (or the exact count before acting) whose statements take longer than this is
+# cancelled with a message to narrow the criteria, well before a web worker's own timeout.
+PREVIEW_TIME_LIMIT_MS = 10_000
 
 
 def _team_context(letter: Letter, role: str, section: str) -> dict[str, Any]:
@@ -251,15 +256,29 @@ def invalidation_view(request: HttpRequest, letter: Letter, role: str) -> HttpRe
         else:
             messages.success(request, _("The invalidation has started."))
             return redirect("moderation_entry", slug=letter.slug, entry_id=entry.pk)
-    preview = signatures_preview(
-        invalidation_queryset(letter=letter, criteria=criteria), letter=letter
-    )
-    if confirming and form.cleaned_data.get("more"):
-        # The preview said "more than": count them exactly, once, and ask again.
-        context["preview"] = invalidation_preview(
-            letter=letter, criteria=criteria, up_to=up_to or preview.newest, exact=True
+    try:
+        with time_limited(PREVIEW_TIME_LIMIT_MS):
+            preview = signatures_preview(
+                invalidation_queryset(letter=letter, criteria=criteria), letter=letter
+            )
+            if confirming and form.cleaned_data.get("more"):
+                # The preview said "more than": count them exactly, once, and ask again.
+                context["preview"] = invalidation_preview(
+                    letter=letter, criteria=criteria, up_to=up_to or preview.newest, exact=True
+                )
+    except DatabaseError as error:
+        if not timed_out(error):
+            raise
+        form.add_error(
+            None,
+            _(
+                "These criteria take too long to check on a letter this large. Narrow them: "
+                "add an email domain, an address range or a time window, or put three or "
+                "more letters in a row in the name pattern."
+            ),
         )
-    else:
+        return render(request, "petition/moderation/invalidate.html", context, status=400)
+    if "preview" not in context:
         context["preview"] = {
             "matching": preview.matching,
             "counting": preview.counting,

@@ -3,15 +3,19 @@ page says is a sample where it is not, counts exact up to the limit, breakdowns 
 the database, and name patterns matched as LIKE patterns with their wildcards escaped."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from django.db import DatabaseError, connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from core.db import time_limited, timed_out
 from letters.models import Letter, LetterRole
 from petition.models import Signature
 from petition.moderation import selectors as moderation_selectors
+from petition.moderation import views as moderation_views
 from petition.moderation.selectors import signatures_preview
 from petition.moderation.services import InvalidationCriteria, invalidation_queryset
 from tests.factories import LetterFactory, LetterRoleFactory, SignatureFactory
@@ -48,7 +52,7 @@ def sign(letter: Letter, n: int, domain: str, *, days_ago: int = 0, **extra: obj
     ]
 
 
-def preview_of(letter: Letter, **criteria: str) -> moderation_selectors.Preview:
+def preview_of(letter: Letter, **criteria: Any) -> moderation_selectors.Preview:
     signatures = invalidation_queryset(
         letter=letter, criteria=InvalidationCriteria(**criteria).cleaned()
     )
@@ -79,7 +83,9 @@ def test_a_large_old_set_is_previewed_from_a_sample_the_page_names(
     assert (preview.matching, preview.more, preview.newest_sample) == (10, True, False)
     assert breakdown_total(preview) == 10
     assert {row.pk for row in preview.rows} <= {s.pk for s in old}
-    assert [row.pk for row in preview.rows] == sorted((row.pk for row in preview.rows), reverse=True)
+    assert [row.pk for row in preview.rows] == sorted(
+        (row.pk for row in preview.rows), reverse=True
+    )
     # Acting on them is pinned to the letter's newest signature when they were read.
     assert preview.newest == newest.pk
 
@@ -93,9 +99,7 @@ def test_a_large_old_set_is_previewed_from_a_sample_the_page_names(
     assert "The newest" not in html
 
 
-def test_a_small_old_set_is_read_whole_and_shown_newest_first(
-    letter: Letter, small_limits: None
-):
+def test_a_small_old_set_is_read_whole_and_shown_newest_first(letter: Letter, small_limits: None):
     old = sign(letter, 6, "old-flood.example", days_ago=3)
     sign(letter, 30, "quiet.example")
     preview = preview_of(letter, domain="old-flood.example")
@@ -129,7 +133,9 @@ def test_an_empty_set_previews_as_nothing(letter: Letter, moderator_client: Clie
 def test_counting_leaves_out_the_unverified_and_the_shadowed(letter: Letter):
     sign(letter, 3, "flood.example")
     SignatureFactory(letter=letter, email="p@flood.example", status=Signature.Status.PENDING)
-    SignatureFactory(letter=letter, verified=True, email="h@flood.example", shadow_reason="honeypot")
+    SignatureFactory(
+        letter=letter, verified=True, email="h@flood.example", shadow_reason="honeypot"
+    )
     preview = preview_of(letter, domain="flood.example")
     assert (preview.matching, preview.counting) == (5, 3)
 
@@ -155,3 +161,41 @@ def test_a_name_pattern_is_a_glob_over_the_whole_normalized_name(
         letter=letter, criteria=InvalidationCriteria(name_pattern=pattern).cleaned()
     )
     assert {s.name for s in matched} == expected
+
+
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="statement time limits are PostgreSQL's"
+)
+
+
+@needs_postgresql
+def test_a_statement_past_the_time_limit_is_cancelled_and_the_limit_ends_with_the_block():
+    with pytest.raises(DatabaseError) as raised, time_limited(50), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_sleep(2)")
+    assert timed_out(raised.value)
+    with time_limited(5000), connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_sleep(0.1), current_setting('statement_timeout')")
+        assert cursor.fetchone()[1] == "0"
+
+
+@needs_postgresql
+def test_a_preview_too_slow_to_answer_asks_to_narrow_the_criteria(
+    letter: Letter, moderator_client: Client, monkeypatch: pytest.MonkeyPatch
+):
+    sign(letter, 3, "flood.example")
+
+    def slow_preview(*args: object, **kwargs: object) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(2)")
+
+    monkeypatch.setattr(moderation_views, "PREVIEW_TIME_LIMIT_MS", 50)
+    monkeypatch.setattr(moderation_views, "signatures_preview", slow_preview)
+    response = moderator_client.post(
+        reverse("moderation_invalidate", kwargs={"slug": letter.slug}),
+        {"name_pattern": "*x*", "preview": "1"},
+    )
+    assert response.status_code == 400
+    assert "take too long to check on a letter this large" in response.content.decode()
+    assert Signature.objects.filter(letter=letter).count() == 3
