@@ -397,7 +397,11 @@ def _breakdown(groups: list[_Group], *, sampled: bool) -> Breakdown:
             ((domain, n) for domain, n in domains.items() if n),
             key=lambda item: (-item[1], item[0]),
         )[:BREAKDOWN_ROWS],
-        networks=[(_network_label(key), n) for key, n in networks.most_common(BREAKDOWN_ROWS) if n],
+        networks=[
+            (_network_label(key), n)
+            for key, n in sorted(networks.items(), key=lambda item: (-item[1], item[0]))
+            if n
+        ][:BREAKDOWN_ROWS],
         days=sorted((day, n) for day, n in days.items() if n)[::-1][:BREAKDOWN_ROWS],
         sampled=sampled,
     )
