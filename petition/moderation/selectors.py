@@ -393,18 +393,17 @@ def _breakdown(groups: list[_Group], *, sampled: bool) -> Breakdown:
             networks[group.network] += group.n
         days[group.day] += group.n
     return Breakdown(
-        domains=sorted(
-            ((domain, n) for domain, n in domains.items() if n),
-            key=lambda item: (-item[1], item[0]),
-        )[:BREAKDOWN_ROWS],
-        networks=[
-            (_network_label(key), n)
-            for key, n in sorted(networks.items(), key=lambda item: (-item[1], item[0]))
-            if n
-        ][:BREAKDOWN_ROWS],
+        domains=_largest(domains),
+        networks=[(_network_label(key), n) for key, n in _largest(networks)],
         days=sorted((day, n) for day, n in days.items() if n)[::-1][:BREAKDOWN_ROWS],
         sampled=sampled,
     )
+
+
+def _largest(counts: Counter[str]) -> list[tuple[str, int]]:
+    """The BREAKDOWN_ROWS largest non-empty groups, ties in the order of their keys."""
+    groups = sorted((item for item in counts.items() if item[1]), key=lambda i: (-i[1], i[0]))
+    return groups[:BREAKDOWN_ROWS]
 
 
 # A spike: this many signatures within SPIKE_MINUTES from one network or one domain (not a
