@@ -2,6 +2,8 @@
 
 import os
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,7 +50,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def browser(live_server) -> Iterator[object]:
+    """One Chromium for the session. It asks for the live server so that it closes first:
+    closing it ends its kept-alive connections, and the server's request threads close the
+    shared in-memory database connection while the server still shares it (else each
+    thread raised, after the server had stopped, an error pytest reported as a warning)."""
     if not shutil.which(CHROMIUM):
         if os.environ.get("UNDERSIGNED_REQUIRE_SERVICES") == "1":
             pytest.fail(f"Chromium not found at {CHROMIUM}; CI must install it")
@@ -59,6 +65,15 @@ def browser() -> Iterator[object]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
+    _request_threads_join()
+
+
+def _request_threads_join(timeout: float = 10) -> None:
+    """Wait for the live server's request threads, which end once their client is gone."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if "process_request_thread" in thread.name:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 @pytest.fixture
