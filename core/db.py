@@ -35,3 +35,18 @@ def time_limited(milliseconds: int, *, using: str = "default") -> Iterator[None]
 def timed_out(error: DatabaseError) -> bool:
     """Whether the error is PostgreSQL cancelling a statement for its time limit."""
     return getattr(error.__cause__, "sqlstate", None) == "57014"
+
+
+def interrupted_connections_close() -> None:
+    """Close the database connections that are outside a transaction, so the next query
+    opens a fresh one.
+
+    Call it where an exception can arrive in the middle of a query: a Celery soft time
+    limit is a signal, and its exception, raised while psycopg waits for an answer, leaves
+    the connection still waiting for it. Every later query on that connection fails with
+    "another command is already in progress", in the handler that meant to record the stop
+    and in the worker's next task. A connection inside an atomic block is left to the
+    block, whose exit rolls it back or, failing that, closes it."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core.db import interrupted_connections_close
 from letters.audit import audit_record
 from letters.models import AuditEntry, Letter
 from petition.models import Signature
@@ -110,6 +111,8 @@ def delivery_document_build(*, document_id: int) -> DeliveryDocument | None:
         logger.warning(
             "delivery PDF %s of letter %s stopped at its time limit", document.pk, letter.pk
         )
+        # The limit may have struck in the middle of a query.
+        interrupted_connections_close()
         return _mark_failed(document, partial, _out_of_time())
     except Exception as error:
         logger.exception("delivery PDF %s of letter %s failed", document.pk, letter.pk)

@@ -13,6 +13,8 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
+from core.db import interrupted_connections_close
+
 from . import outbox
 
 logger = logging.getLogger(__name__)
@@ -80,7 +82,9 @@ def _drain(*, bulk: bool, linger_seconds: float, budget_seconds: float) -> int:
             bulk=bulk, linger_seconds=linger_seconds, budget_seconds=budget_seconds
         )
     except SoftTimeLimitExceeded:
-        # The email in flight rolled back and is still queued: the next drain sends it.
+        # The email in flight rolled back and is still queued: the next drain sends it. The
+        # limit may have struck in the middle of a query: start the next task afresh.
+        interrupted_connections_close()
         logger.warning("outbox drain (bulk=%s) stopped at its time limit; nudging again", bulk)
         outbox.outbox_nudge(bulk=bulk)
         return 0

@@ -13,6 +13,8 @@ from typing import Any
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
+from core.db import interrupted_connections_close
+
 from . import counting, retention
 from .moderation import services as moderation
 
@@ -69,6 +71,9 @@ _BULK_JOB: dict[str, Any] = {
 
 
 def _resume_later(task: Any, entry_id: int) -> None:
+    # The limit may have struck in the middle of a query: the worker's next task (this
+    # job's sequel, perhaps) must not inherit a connection still waiting for its answer.
+    interrupted_connections_close()
     if task.request.retries >= BULK_JOB_RESUMES:
         logger.error(
             "%s of audit entry %s stopped %d times at its time limit; left running for an "

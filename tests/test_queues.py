@@ -12,6 +12,7 @@ from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.conf import settings
 from django.core import mail
+from django.db import connection
 from django.utils import timezone
 
 from config.celery import app
@@ -253,6 +254,29 @@ def test_a_pdf_stopped_by_its_soft_limit_is_marked_failed_with_a_clear_reason(
     assert document.finished_at is not None
     assert not list(tmp_path.rglob("*.partial"))
     assert delivery_document_build(document_id=document.pk) is None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="psycopg's interrupted wait is PostgreSQL's"
+)
+def test_a_pdf_whose_soft_limit_strikes_mid_query_is_still_marked_failed(
+    settings: Any, tmp_path: Path
+) -> None:
+    """The limit's signal can arrive while psycopg waits for a query's answer, leaving the
+    connection busy with it (seen in CI): the stop is recorded on a fresh connection."""
+    settings.MEDIA_ROOT = tmp_path
+    document = DeliveryDocument.objects.create(letter=LetterFactory())
+
+    def interrupted_mid_query(**kwargs: Any) -> int:
+        connection.connection.pgconn.send_query(b"SELECT pg_sleep(0.2)")
+        raise SoftTimeLimitExceeded()
+
+    with mock.patch("delivery.services.letter_pdf_write", side_effect=interrupted_mid_query):
+        delivery_tasks.build_delivery_document.run(document.pk)
+    document.refresh_from_db()
+    assert document.state == DeliveryDocument.State.FAILED
+    assert "DELIVERY_PDF_TIME_LIMIT" in document.error
 
 
 def test_the_pdf_limits_follow_the_setting() -> None:
