@@ -2,6 +2,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import slug_re
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
@@ -11,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from .markdown import render_markdown
+
+SLUG_MAX_LENGTH = 80
 
 
 class LetterQuerySet(models.QuerySet["Letter"]):
@@ -51,7 +54,7 @@ class Letter(models.Model):
         COUNTRY = "country", _("Country")
         COMMENT = "comment", _("Comment")
 
-    slug = models.SlugField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=SLUG_MAX_LENGTH, unique=True)
     title = models.CharField(max_length=200)
     recipient = models.CharField(max_length=200, blank=True)
     body = models.TextField(help_text=_("Markdown. Raw HTML is sanitized."))
@@ -168,6 +171,13 @@ class Letter(models.Model):
     @cached_property
     def body_html(self) -> str:
         return render_markdown(self.body)
+
+
+def is_letter_slug(value: str) -> bool:
+    """Whether `value` could be a letter's slug. What a URL offers as one is checked first
+    where it would make a cache key: a key from any text could be too long, or hold
+    characters, for a cache backend to take."""
+    return len(value) <= SLUG_MAX_LENGTH and slug_re.fullmatch(value) is not None
 
 
 class AffiliationVerification(models.TextChoices):

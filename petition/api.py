@@ -20,7 +20,7 @@ from core.cache import MISSING, cached_twice
 from core.http import conditional, public_headers
 from core.params import MAX_ID, BadParameter, parse_cursor
 from letters.languages import letter_languages, letters_languages
-from letters.models import Letter
+from letters.models import Letter, is_letter_slug
 
 from .models import PUBLIC_SIGNATURE_FIELDS, Signature
 from .selectors import letter_breakdowns, letter_signature_counts
@@ -197,6 +197,8 @@ def _detail_from_database(slug: str) -> dict[str, object] | str:
 )
 def letter_detail(request: HttpRequest, slug: str) -> dict[str, object]:
     # Cached like count.json: embedders poll this too, and must not reach the database.
+    if not is_letter_slug(slug):
+        raise Http404("No public letter with this slug.")
     detail = cached_twice(f"api:letter:{slug}", lambda: _detail_from_database(slug))
     if detail == MISSING:
         raise Http404("No public letter with this slug.")

@@ -7,7 +7,7 @@ from typing import TypedDict
 from django.conf import settings
 
 from core.cache import MISSING, cache_get, cache_set, cached_twice
-from letters.models import Letter
+from letters.models import Letter, is_letter_slug
 
 from ..selectors import letter_signature_counts
 
@@ -61,5 +61,7 @@ def _payload_from_database(slug: str) -> CountPayload | str:
 
 def count_payload(slug: str) -> CountPayload | None:
     """The public count of a letter, or None if there is no such public letter."""
+    if not is_letter_slug(slug):
+        return None
     payload = cached_twice(f"embed:count:{slug}", lambda: _payload_from_database(slug))
     return None if isinstance(payload, str) else payload  # the only string is MISSING

@@ -227,3 +227,26 @@ def test_openapi_document_states_the_paging_bounds(client: Client) -> None:
     assert parameter("/api/v1/letters", "offset")["minimum"] == 0
     signatures = parameter("/api/v1/letters/{slug}/signatures", "limit")
     assert (signatures["minimum"], signatures["maximum"]) == (1, 200)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/letters/" + "a" * 300,
+        "/api/v1/letters/a%0A:%20b",
+        "/api/v1/letters/caf%C3%A9",
+        "/embed/" + "a" * 300 + "/count.json",
+    ],
+)
+def test_what_cannot_be_a_slug_is_a_404_that_makes_no_cache_key(
+    client: Client, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the fuzz suite: a slug from the URL made the cache key as it was, too long
+    or with line breaks for a cache backend (memcached refuses such keys)."""
+
+    def no_cache_key(key: str, build: object) -> None:
+        raise AssertionError(f"a cache key was made: {key[:40]!r}")
+
+    monkeypatch.setattr("petition.api.cached_twice", no_cache_key)
+    monkeypatch.setattr("petition.embeds.selectors.cached_twice", no_cache_key)
+    assert client.get(url).status_code == 404
