@@ -34,6 +34,7 @@ def queue_rows(context: template.Context) -> SafeString:
     rows: list[Signature] = context["rows"]
     bounced: set[int] = set(context.get("bounced_ids") or ())
     letter = context["letter"]
+    # Every word the rows repeat, translated and escaped once for the page.
     labels = {
         "approve": _("Approve"),
         "hide": _("Hide"),
@@ -47,9 +48,9 @@ def queue_rows(context: template.Context) -> SafeString:
         "bounced": _("email bounced"),
         "awaiting": _("Awaiting approval"),
     }
-    # Choice labels translated once for the page, not once a row.
-    status_labels = {value: str(label) for value, label in Signature.Status.choices}
-    moderation_labels = {value: str(label) for value, label in Signature.Moderation.choices}
+    labels = {key: escape(label) for key, label in labels.items()}
+    status_labels = {value: escape(label) for value, label in Signature.Status.choices}
+    moderation_labels = {value: escape(label) for value, label in Signature.Moderation.choices}
     signed_format = get_format("SHORT_DATETIME_FORMAT")
     affiliation = None
     html = []
@@ -60,38 +61,31 @@ def queue_rows(context: template.Context) -> SafeString:
         classes = ("flagged" if s.flags else "") + (" shadow" if s.shadow_reason else "")
         cell = [f'<label for="sig-{pk}" class="name"><bdi>{name}</bdi></label>']
         if s.title or s.organization:
-            parts = [f"<bdi>{escape(s.title)}</bdi>" if s.title else ""]
-            if s.title and s.organization:
-                parts.append(", ")
-            if s.organization:
-                parts.append(f"<bdi>{escape(s.organization)}</bdi>")
-            cell.append(f'<span class="affiliation">{"".join(parts)}</span>')
+            parts = (f"<bdi>{escape(part)}</bdi>" for part in (s.title, s.organization) if part)
+            cell.append(f'<span class="affiliation">{", ".join(parts)}</span>')
             if affiliation is None:
                 affiliation = get_template("petition/affiliation/_moderation_cell.html")
             cell.append(affiliation.render({"s": s}))
         if s.city or s.country:
-            place = [f"<bdi>{escape(s.city)}</bdi>" if s.city else ""]
-            if s.city and s.country:
-                place.append(", ")
-            if s.country:
-                place.append(escape(countries.name(s.country)))
-            cell.append(f'<span class="place">{"".join(place)}</span>')
+            place = [f"<bdi>{escape(s.city)}</bdi>"] if s.city else []
+            place += [escape(countries.name(s.country))] if s.country else []
+            cell.append(f'<span class="place">{", ".join(place)}</span>')
         if s.comment:
             if s.comment_hidden:
                 footer = (
-                    f'<span class="tag">{escape(labels["comment_hidden"])}</span> '
+                    f'<span class="tag">{labels["comment_hidden"]}</span> '
                     f'<button type="submit" form="row-{pk}" name="action" value="show_comment" '
-                    f'class="link-button">{escape(labels["show_comment"])}{hidden_name}</button>'
+                    f'class="link-button">{labels["show_comment"]}{hidden_name}</button>'
                 )
             else:
                 private = (
-                    f'<span class="tag">{escape(labels["comment_private"])}</span> '
+                    f'<span class="tag">{labels["comment_private"]}</span> '
                     if not s.show_comment
                     else ""
                 )
                 footer = (
                     f'{private}<button type="submit" form="row-{pk}" name="action" '
-                    f'value="hide_comment" class="link-button">{escape(labels["hide_comment"])}'
+                    f'value="hide_comment" class="link-button">{labels["hide_comment"]}'
                     f"{hidden_name}</button>"
                 )
             cell.append(
@@ -100,28 +94,28 @@ def queue_rows(context: template.Context) -> SafeString:
                 f"<footer>{footer}</footer></blockquote>"
             )
         if not s.show_name:
-            cell.append(f'<span class="tag">{escape(labels["name_private"])}</span>')
+            cell.append(f'<span class="tag">{labels["name_private"]}</span>')
         for label in s.flag_labels if s.flags else ():
             cell.append(f'<span class="tag flag">⚑ {escape(label)}</span>')
         if s.shadow_reason:
             cell.append(
-                f'<span class="tag shadow">{escape(labels["shadow"])} '
+                f'<span class="tag shadow">{labels["shadow"]} '
                 f"{escape(s.get_shadow_reason_display())}</span>"
             )
         if s.pk in bounced:
-            cell.append(f'<span class="tag flag">{escape(labels["bounced"])}</span>')
-        state = escape(status_labels.get(s.status, s.status))
+            cell.append(f'<span class="tag flag">{labels["bounced"]}</span>')
+        state = status_labels.get(s.status) or escape(s.status)
         if s.moderation:
             state += (
                 f'<br><strong class="state-{escape(s.moderation)}">'
-                f"{escape(moderation_labels.get(s.moderation, s.moderation))}</strong>"
+                f"{moderation_labels.get(s.moderation) or escape(s.moderation)}</strong>"
             )
-        elif letter.premoderate and s.status == "verified":
-            state += f'<br><span class="muted">{escape(labels["awaiting"])}</span>'
+        elif letter.premoderate and s.status == Signature.Status.VERIFIED:
+            state += f'<br><span class="muted">{labels["awaiting"]}</span>'
         signed = format_date(localtime(s.created_at), signed_format)
         buttons = "".join(
             f'<button type="submit" form="row-{pk}" name="action" value="{action}" '
-            f'class="link-button{extra}" data-key="{key}">{escape(labels[action])}{hidden_name}'
+            f'class="link-button{extra}" data-key="{key}">{labels[action]}{hidden_name}'
             "</button>"
             for action, key, extra in (
                 ("approve", "a", ""),
